@@ -1,0 +1,59 @@
+/* cli.h - what the command files of the pgpdesk tool share: the context, the command table
+ * entry, and the one output printer. */
+#ifndef PGPDESK_CLI_H
+#define PGPDESK_CLI_H
+
+#include "pgpdesk.h"
+
+#include <stdio.h>
+
+#define CLI_OK 0
+#define CLI_ERROR 1
+#define CLI_USAGE 2
+
+typedef struct cli {
+    const char *db_path;
+    const char *master_key_path; /* NULL: <db>.key */
+    pgpdesk_t *pd;               /* opened by cli_open() */
+} cli_t;
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(cli_t *cli, int argc, char **argv);
+    const char *summary;
+} cli_command_t;
+
+/* Opens the database named by the context; on failure prints why and returns CLI_ERROR. */
+int cli_open(cli_t *cli);
+
+/* Prints "pgpdesk: <detail>" for a failed library call and returns CLI_ERROR. */
+int cli_fail(cli_t *cli, pgpdesk_status_t status);
+
+/* Prints "pgpdesk: <message>" and returns CLI_ERROR. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints a usage error and the usage text to stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints help (usage text) to stdout; returns CLI_OK. */
+int cli_help(const char *usage);
+
+/* Prints value as indented JSON on stdout and releases it. */
+void cli_print_json(json_t *value);
+
+/* Reads a whole file, or standard input for "-", refusing more than max bytes.
+ * data: malloc'd, NUL-terminated; the caller frees it. Prints the error itself. */
+int cli_read_input(const char *path, size_t max, uint8_t **data, size_t *size);
+
+/* Writes data to path (mode 0600 when secret). Prints the error itself. */
+int cli_write_file(const char *path, const void *data, size_t size, bool secret);
+
+/* The first line of a passphrase file, in memory the caller wipes and frees with
+ * cli_free_secret(). NULL on error (printed). */
+char *cli_read_passphrase_file(const char *path);
+void cli_free_secret(char *secret);
+
+/* The commands, one file each. */
+int cli_cmd_key(cli_t *cli, int argc, char **argv);
+
+#endif

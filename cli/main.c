@@ -1,0 +1,83 @@
+/* main.c - the pgpdesk tool: global options and the command table. Each command lives in its
+ * own file (cmd-*.c) and talks to the library only through pgpdesk.h. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_command_t commands[] = {
+    {"key", cli_cmd_key, "manage the key store: import, list, show, export, delete"},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static void
+print_main_usage(FILE *out)
+{
+    fputs("Usage: pgpdesk [--db PATH] COMMAND [ARGS...]\n"
+          "\n"
+          "OpenPGP secure mail for helpdesk mailboxes.\n"
+          "\n"
+          "Options:\n"
+          "  --db PATH   the database (default: $PGPDESK_DB, else ./pgpdesk.db)\n"
+          "  --help      this text; 'pgpdesk COMMAND --help' explains a command\n"
+          "\n"
+          "Environment:\n"
+          "  PGPDESK_DB               the database, when --db is not given\n"
+          "  PGPDESK_MASTER_KEY_FILE  the master key sealing private keys (default: <db>.key)\n"
+          "\n"
+          "Commands:\n", out);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nExample:\n  pgpdesk key import --passphrase-file pass.txt support-secret.asc\n", out);
+}
+
+int
+main(int argc, char **argv)
+{
+    cli_t cli = {.db_path = getenv("PGPDESK_DB"),
+                 .master_key_path = getenv("PGPDESK_MASTER_KEY_FILE")};
+    if (!cli.db_path || !*cli.db_path)
+        cli.db_path = "pgpdesk.db";
+    if (cli.master_key_path && !*cli.master_key_path)
+        cli.master_key_path = NULL;
+
+    static const struct option options[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            cli.db_path = optarg;
+            break;
+        case 'h':
+            print_main_usage(stdout);
+            return CLI_OK;
+        default:
+            fprintf(stderr, "pgpdesk: unknown option '%s'\n\n", argv[optind - 1]);
+            print_main_usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        print_main_usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[optind];
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        if (strcmp(commands[i].name, name) != 0)
+            continue;
+        optind++;
+        int rc = commands[i].run(&cli, argc - optind + 1, argv + optind - 1);
+        pgpdesk_close(cli.pd);
+        return rc;
+    }
+    fprintf(stderr, "pgpdesk: unknown command '%s'\n\n", name);
+    print_main_usage(stderr);
+    return CLI_USAGE;
+}

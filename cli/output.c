@@ -1,0 +1,159 @@
+/* output.c - the tool's one printer (JSON and errors) and its file helpers. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+cli_open(cli_t *cli)
+{
+    char *error = NULL;
+    pgpdesk_status_t st = pgpdesk_open(cli->db_path, cli->master_key_path, &cli->pd, &error);
+    if (st) {
+        cli_error("%s", error ? error : pgpdesk_status_to_string(st));
+        free(error);
+        return CLI_ERROR;
+    }
+    return CLI_OK;
+}
+
+int
+cli_fail(cli_t *cli, pgpdesk_status_t status)
+{
+    const char *detail = pgpdesk_errmsg(cli->pd);
+    return cli_error("%s", *detail ? detail : pgpdesk_status_to_string(status));
+}
+
+int
+cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("pgpdesk: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_ERROR;
+}
+
+int
+cli_usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("pgpdesk: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n\n%s", usage);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+int
+cli_help(const char *usage)
+{
+    fputs(usage, stdout);
+    return CLI_OK;
+}
+
+void
+cli_print_json(json_t *value)
+{
+    if (!value) {
+        cli_error("out of memory");
+        return;
+    }
+    json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(value);
+}
+
+int
+cli_read_input(const char *path, size_t max, uint8_t **data, size_t *size)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cli_error("%s: %s", path, strerror(errno));
+    size_t cap = 65536, len = 0;
+    uint8_t *buf = malloc(cap + 1);
+    ssize_t n = 0;
+    while (buf && (n = read(fd, buf + len, cap - len)) > 0) {
+        len += (size_t) n;
+        if (len > max)
+            break;
+        if (len == cap) {
+            uint8_t *grown = realloc(buf, cap * 2 + 1);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    int err = errno;
+    if (fd != STDIN_FILENO)
+        close(fd);
+    if (!buf)
+        return cli_error("out of memory");
+    if (n < 0) {
+        free(buf);
+        return cli_error("%s: %s", path, strerror(err));
+    }
+    buf[len] = '\0';
+    *data = buf;
+    *size = len;
+    return CLI_OK;
+}
+
+int
+cli_write_file(const char *path, const void *data, size_t size, bool secret)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, secret ? 0600 : 0644);
+    if (fd < 0)
+        return cli_error("%s: %s", path, strerror(errno));
+    const char *p = data;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0) {
+            int err = errno;
+            close(fd);
+            return cli_error("%s: %s", path, strerror(err));
+        }
+        p += n;
+        size -= (size_t) n;
+    }
+    if (close(fd) != 0)
+        return cli_error("%s: %s", path, strerror(errno));
+    return CLI_OK;
+}
+
+char *
+cli_read_passphrase_file(const char *path)
+{
+    uint8_t *data = NULL;
+    size_t size = 0;
+    if (cli_read_input(path, 64 * 1024, &data, &size) != CLI_OK)
+        return NULL;
+    char *line = (char *) data;
+    line[strcspn(line, "\r\n")] = '\0';
+    /* Wipe what followed the first line as well. */
+    size_t keep = strlen(line);
+    memset(line + keep, 0, size - keep);
+    return line;
+}
+
+void
+cli_free_secret(char *secret)
+{
+    if (!secret)
+        return;
+    volatile char *p = secret;
+    while (*p)
+        *p++ = 0;
+    free(secret);
+}

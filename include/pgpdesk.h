@@ -1,0 +1,199 @@
+/* pgpdesk.h - the public contract of libpgpdesk.
+ *
+ * pgpdesk is an OpenPGP secure-mail library for helpdesk mailboxes: a key store with secrets
+ * sealed at rest, PGP/MIME processing and an audit log. This header is the only one the CLI and
+ * the server include; everything in lib/ besides it is private.
+ *
+ * Conventions (after SQLite and the RNP FFI):
+ *   - handles are opaque; every _create/_open has a _destroy/_close that accepts NULL;
+ *   - functions return pgpdesk_status_t; out-parameters are written only on success and each
+ *     says who frees it;
+ *   - the library never prints and never exits.
+ */
+#ifndef PGPDESK_H
+#define PGPDESK_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes. Append-only: a released value never changes meaning. */
+typedef enum pgpdesk_status {
+    PGPDESK_STATUS_SUCCESS = 0,
+    PGPDESK_STATUS_OUT_OF_MEMORY = 1,
+    PGPDESK_STATUS_INVALID_ARGUMENT = 2,
+    PGPDESK_STATUS_IO_ERROR = 3,
+    PGPDESK_STATUS_DATABASE_ERROR = 4,
+    PGPDESK_STATUS_MASTER_KEY_MISSING = 5,
+    PGPDESK_STATUS_MASTER_KEY_MISMATCH = 6,
+    PGPDESK_STATUS_NO_VALID_DATA = 7,
+    PGPDESK_STATUS_NOT_ARMORED = 8,
+    PGPDESK_STATUS_INPUT_TOO_LARGE = 9,
+    PGPDESK_STATUS_USER_ID_TOO_LONG = 10,
+    PGPDESK_STATUS_TOO_MANY_USER_IDS = 11,
+    PGPDESK_STATUS_DUPLICATE_KEY = 12,
+    PGPDESK_STATUS_PASSPHRASE_MISSING = 13,
+    PGPDESK_STATUS_PASSPHRASE_INVALID = 14,
+    PGPDESK_STATUS_NOT_PRIVATE_KEY = 15,
+    PGPDESK_STATUS_KEY_NOT_FOUND = 16,
+    PGPDESK_STATUS_CRYPTO_ERROR = 17,
+    PGPDESK_STATUS_INVALID_DOMAIN_ALIAS = 18,
+    PGPDESK_STATUS_SCHEMA_TOO_NEW = 19,
+} pgpdesk_status_t;
+
+/* The stable, user-facing message for a status. Static storage; never NULL. */
+const char *pgpdesk_status_to_string(pgpdesk_status_t status);
+
+/* ---------------------------------------------------------------- the handle */
+
+typedef struct pgpdesk pgpdesk_t;
+
+/* Opens (creating if needed) the database at db_path and its master key.
+ * master_key_path: NULL means "<db_path>.key". A new database gets a new master key file
+ * (mode 0600); an existing database whose master key file is missing or different is refused
+ * with PGPDESK_STATUS_MASTER_KEY_MISSING / _MISMATCH and nothing is changed.
+ * out: on success a handle the caller closes with pgpdesk_close().
+ * error: if not NULL, on failure set to a message naming the file at fault (caller frees it
+ * with free()), else to NULL. */
+pgpdesk_status_t pgpdesk_open(const char *db_path, const char *master_key_path, pgpdesk_t **out,
+                              char **error);
+
+/* Closes the handle and wipes the master key from memory. Accepts NULL. */
+void pgpdesk_close(pgpdesk_t *pd);
+
+/* Detail of the last failure on this handle (may name an address or a limit), or the status
+ * message when there is no more to say. Owned by the handle; valid until the next call. */
+const char *pgpdesk_errmsg(const pgpdesk_t *pd);
+
+/* ---------------------------------------------------------------- the key store */
+
+#define PGPDESK_FINGERPRINT_SIZE 41 /* 40 upper-case hex digits and NUL */
+
+/* Limits on imported key data (abuse protection). */
+#define PGPDESK_KEY_INPUT_MAX (5u * 1024u * 1024u)
+#define PGPDESK_USER_ID_MAX 2048u
+#define PGPDESK_USER_IDS_MAX 100u
+
+/* A stored key as the key store describes it. Never holds secret material. */
+typedef struct pgpdesk_key {
+    int64_t id;             /* the store's row id (API paths accept it or the fingerprint) */
+    char fingerprint[PGPDESK_FINGERPRINT_SIZE];
+    char *name;             /* the primary (or first) valid user id; "" if none */
+    char **user_ids;        /* valid user ids only (revoked or unbound ones dropped) */
+    size_t user_id_count;
+    char **emails;          /* lower-cased addresses from user_ids */
+    size_t email_count;
+    int64_t created_at;     /* unix time */
+    int64_t expires_at;     /* unix time; 0 = never */
+    bool expired;           /* as of the moment the record was read */
+    bool revoked;
+    bool secret;            /* the store holds the private key */
+    bool can_sign;          /* a usable (valid, unexpired, unrevoked) signing key exists now */
+    bool can_encrypt;       /* a usable encryption key exists now */
+    char *algorithm;        /* of the primary key: "RSA", "EDDSA", "ECDSA", ... */
+    unsigned bits;
+    char *domain_alias;     /* NULL, or a domain: the key serves any address @domain */
+} pgpdesk_key_t;
+
+/* Frees a key and its strings. Accepts NULL. */
+void pgpdesk_key_destroy(pgpdesk_key_t *key);
+
+typedef struct pgpdesk_key_list {
+    pgpdesk_key_t *keys;
+    size_t count;
+} pgpdesk_key_list_t;
+
+/* Frees a list and every key in it. Accepts NULL. */
+void pgpdesk_key_list_destroy(pgpdesk_key_list_t *list);
+
+typedef struct pgpdesk_import_options {
+    const char *passphrase;   /* the private key's passphrase; NULL if none was given */
+    const char *domain_alias; /* NULL, or a domain this key serves (*@domain) */
+    bool armored_only;        /* a paste: binary data is refused with NOT_ARMORED */
+} pgpdesk_import_options_t;
+
+typedef enum pgpdesk_import_action {
+    PGPDESK_IMPORT_FAILED = 0,
+    PGPDESK_IMPORT_ADDED = 1,   /* a new record */
+    PGPDESK_IMPORT_UPDATED = 2, /* an existing record: private key added, or a newer copy */
+} pgpdesk_import_action_t;
+
+/* What happened to one key of an import. */
+typedef struct pgpdesk_import_item {
+    char fingerprint[PGPDESK_FINGERPRINT_SIZE];
+    pgpdesk_import_action_t action;
+    pgpdesk_status_t status;  /* SUCCESS, or why this key was not imported */
+    bool unprotected_secret;  /* warning: the private key has no passphrase */
+    pgpdesk_key_t *key;       /* the stored record after import; NULL if it failed */
+} pgpdesk_import_item_t;
+
+typedef struct pgpdesk_import_report {
+    pgpdesk_import_item_t *items;
+    size_t count;
+} pgpdesk_import_report_t;
+
+void pgpdesk_import_report_destroy(pgpdesk_import_report_t *report);
+
+/* Imports every key in data (armored or binary, public or private; auto-detected). Each key is
+ * imported atomically: all of it or nothing. Third-party certifications are stripped.
+ * Returns SUCCESS when every key was imported, else the status of the first that was not (or of
+ * the input as a whole: NO_VALID_DATA, NOT_ARMORED, INPUT_TOO_LARGE).
+ * report: set whenever at least one key was found, even on failure; caller destroys it with
+ * pgpdesk_import_report_destroy(). */
+pgpdesk_status_t pgpdesk_keystore_import(pgpdesk_t *pd, const void *data, size_t size,
+                                         const pgpdesk_import_options_t *options,
+                                         pgpdesk_import_report_t **report);
+
+/* Every stored key, or only those for email (exact, case-insensitive, plus domain-alias keys
+ * for its domain) when email is not NULL. Ordered by creation time, newest first.
+ * out: caller destroys with pgpdesk_key_list_destroy(). */
+pgpdesk_status_t pgpdesk_keystore_list(pgpdesk_t *pd, const char *email, pgpdesk_key_list_t **out);
+
+/* One key by fingerprint (any case, spaces allowed). KEY_NOT_FOUND if absent.
+ * out: caller destroys with pgpdesk_key_destroy(). */
+pgpdesk_status_t pgpdesk_keystore_get(pgpdesk_t *pd, const char *fingerprint, pgpdesk_key_t **out);
+
+typedef enum pgpdesk_key_purpose {
+    PGPDESK_PURPOSE_SIGN = 1,    /* needs the private key and a usable signing key */
+    PGPDESK_PURPOSE_ENCRYPT = 2, /* needs a usable encryption key */
+} pgpdesk_key_purpose_t;
+
+/* The newest usable key for email and purpose: expired, revoked and capability-less keys are
+ * skipped; an exact address match is preferred over a domain alias. KEY_NOT_FOUND if none.
+ * out: caller destroys with pgpdesk_key_destroy(). */
+pgpdesk_status_t pgpdesk_keystore_find_usable(pgpdesk_t *pd, const char *email,
+                                              pgpdesk_key_purpose_t purpose, pgpdesk_key_t **out);
+
+/* Exports a key armored: the public key (self-signatures only), or with secret=true the private
+ * key, still protected by its passphrase (NOT_PRIVATE_KEY for a public-only record).
+ * armored: NUL-terminated; caller frees it with free(). size: its length (may be NULL). */
+pgpdesk_status_t pgpdesk_keystore_export(pgpdesk_t *pd, const char *fingerprint, bool secret,
+                                         char **armored, size_t *size);
+
+/* The file name a download of the key should get: "<FPR>.pub.asc" or "<FPR>.asc".
+ * Returns a string the caller frees with free(), or NULL when out of memory. */
+char *pgpdesk_key_export_filename(const char *fingerprint, bool secret);
+
+/* Deletes a key (public and private) by fingerprint. KEY_NOT_FOUND if absent. */
+pgpdesk_status_t pgpdesk_keystore_delete(pgpdesk_t *pd, const char *fingerprint);
+
+/* ---------------------------------------------------------------- JSON */
+
+/* The key object of the CLI and API: fingerprint, name, email_addresses, created_at,
+ * expires_at, expired, revoked, secret, can_sign, can_encrypt, algorithm, bits, domain_alias.
+ * Returns a new reference the caller releases with json_decref(), or NULL when out of memory. */
+json_t *pgpdesk_key_to_json(const pgpdesk_key_t *key);
+
+/* Formats unix time as ISO 8601 UTC ("2026-11-28T13:10:32Z") into buf (at least 21 bytes). */
+void pgpdesk_format_time(int64_t t, char buf[21]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PGPDESK_H */

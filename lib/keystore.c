@@ -1,0 +1,553 @@
+/* keystore.c - the key store: import (with merge, upgrade and abuse limits), export, lookup
+ * and deletion. Private keys and passphrases are sealed under the master key before they reach
+ * the store and unsealed only for an operation or an explicit export. */
+#include "crypto.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- sealed fields */
+
+/* The associated data binds a sealed blob to its key and field. */
+static void
+seal_context(char *ctx, size_t size, const char *fpr, const char *field)
+{
+    snprintf(ctx, size, "pgpdesk key %s %s", fpr, field);
+}
+
+static pgpdesk_status_t
+seal_field(pgpdesk_t *pd, const char *fpr, const char *field, const uint8_t *plain, size_t size,
+           uint8_t **out, size_t *out_size)
+{
+    char ctx[128];
+    seal_context(ctx, sizeof ctx, fpr, field);
+    return seal_close(pd->master_key, ctx, plain, size, out, out_size);
+}
+
+static pgpdesk_status_t
+unseal_field(pgpdesk_t *pd, const char *fpr, const char *field, const uint8_t *sealed,
+             size_t sealed_size, uint8_t **plain, size_t *size)
+{
+    char ctx[128];
+    seal_context(ctx, sizeof ctx, fpr, field);
+    return seal_open(pd->master_key, ctx, sealed, sealed_size, plain, size);
+}
+
+/* Loads a stored key's public part, and its private part unless public_only, into ring. */
+static pgpdesk_status_t
+load_record(pgpdesk_t *pd, const store_key_record_t *rec, bool public_only,
+            crypto_keyring_t *ring)
+{
+    pgpdesk_status_t st = crypto_keyring_load(ring, rec->public_key, rec->public_key_size);
+    if (st || public_only || !rec->secret_sealed)
+        return st;
+    uint8_t *secret = NULL;
+    size_t size = 0;
+    st = unseal_field(pd, rec->info.fingerprint, "secret_key", rec->secret_sealed,
+                      rec->secret_sealed_size, &secret, &size);
+    if (!st)
+        st = crypto_keyring_load(ring, secret, size);
+    seal_free(secret, size);
+    return st;
+}
+
+/* ---------------------------------------------------------------- records to keys */
+
+static pgpdesk_key_t *
+take_key(store_key_record_t *rec)
+{
+    pgpdesk_key_t *key = malloc(sizeof *key);
+    if (!key) {
+        store_key_record_clear(rec);
+        return NULL;
+    }
+    *key = rec->info;
+    memset(&rec->info, 0, sizeof rec->info);
+    store_key_record_clear(rec);
+    return key;
+}
+
+static void
+key_clear(pgpdesk_key_t *key)
+{
+    store_key_record_t rec = {.info = *key};
+    store_key_record_clear(&rec);
+}
+
+void
+pgpdesk_key_destroy(pgpdesk_key_t *key)
+{
+    if (!key)
+        return;
+    key_clear(key);
+    free(key);
+}
+
+void
+pgpdesk_key_list_destroy(pgpdesk_key_list_t *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        key_clear(&list->keys[i]);
+    free(list->keys);
+    free(list);
+}
+
+void
+pgpdesk_import_report_destroy(pgpdesk_import_report_t *report)
+{
+    if (!report)
+        return;
+    for (size_t i = 0; i < report->count; i++)
+        pgpdesk_key_destroy(report->items[i].key);
+    free(report->items);
+    free(report);
+}
+
+/* ---------------------------------------------------------------- import */
+
+/* The material of one key as the input carries it. */
+typedef struct incoming_key {
+    uint8_t *public_key;
+    size_t public_size;
+    uint8_t *secret_key; /* NULL when the input holds no private part */
+    size_t secret_size;
+    bool protected_secret;
+} incoming_key_t;
+
+static void
+incoming_key_clear(incoming_key_t *in)
+{
+    free(in->public_key);
+    seal_free(in->secret_key, in->secret_size);
+    memset(in, 0, sizeof *in);
+}
+
+/* Takes the key out of the parsed input and checks its passphrase. */
+static pgpdesk_status_t
+take_incoming(crypto_keyring_t *parsed, const char *fpr, const pgpdesk_import_options_t *opts,
+              incoming_key_t *in)
+{
+    crypto_key_facts_t facts;
+    pgpdesk_status_t st = crypto_key_facts(parsed, fpr, &facts);
+    if (st)
+        return st;
+    bool secret = facts.secret;
+    in->protected_secret = facts.protected_secret;
+    crypto_key_facts_clear(&facts);
+    if (secret && in->protected_secret) {
+        if (!opts->passphrase || !*opts->passphrase)
+            return PGPDESK_STATUS_PASSPHRASE_MISSING;
+        if ((st = crypto_key_check_passphrase(parsed, fpr, opts->passphrase)))
+            return st;
+    }
+    st = crypto_key_export(parsed, fpr, false, false, &in->public_key, &in->public_size);
+    if (!st && secret)
+        st = crypto_key_export(parsed, fpr, true, false, &in->secret_key, &in->secret_size);
+    return st;
+}
+
+static bool
+same_bytes(const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
+{
+    return a_size == b_size && (a_size == 0 || memcmp(a, b, a_size) == 0);
+}
+
+static pgpdesk_status_t
+check_limits(const crypto_key_facts_t *facts)
+{
+    if (facts->all_user_id_count > PGPDESK_USER_IDS_MAX)
+        return PGPDESK_STATUS_TOO_MANY_USER_IDS;
+    if (facts->longest_user_id > PGPDESK_USER_ID_MAX)
+        return PGPDESK_STATUS_USER_ID_TOO_LONG;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+/* Was anything new brought by this import, compared with the stored record old? */
+static pgpdesk_status_t
+is_news(pgpdesk_t *pd, const store_key_record_t *old, const uint8_t *public_key,
+        size_t public_size, const incoming_key_t *in, const char *domain_alias, bool *news)
+{
+    *news = !same_bytes(old->public_key, old->public_key_size, public_key, public_size) ||
+            (domain_alias && (!old->info.domain_alias ||
+                              strcmp(domain_alias, old->info.domain_alias) != 0));
+    if (*news || !in->secret_key)
+        return PGPDESK_STATUS_SUCCESS;
+    if (!old->secret_sealed) {
+        *news = true;
+        return PGPDESK_STATUS_SUCCESS;
+    }
+    uint8_t *stored = NULL;
+    size_t size = 0;
+    pgpdesk_status_t st = unseal_field(pd, old->info.fingerprint, "secret_key", old->secret_sealed,
+                                       old->secret_sealed_size, &stored, &size);
+    if (!st)
+        *news = !same_bytes(stored, size, in->secret_key, in->secret_size);
+    seal_free(stored, size);
+    return st;
+}
+
+/* Fills rec (fingerprint already set) from the merged keyring and seals its secrets. */
+static pgpdesk_status_t
+build_record(pgpdesk_t *pd, crypto_keyring_t *merged, const crypto_key_facts_t *facts,
+             const incoming_key_t *in, const store_key_record_t *old,
+             const pgpdesk_import_options_t *opts, store_key_record_t *rec)
+{
+    const char *fpr = rec->info.fingerprint;
+    pgpdesk_key_t *k = &rec->info;
+    k->name = strdup(facts->user_id_count ? facts->user_ids[0] : "");
+    k->algorithm = strdup(facts->algorithm);
+    const char *alias = opts->domain_alias ? opts->domain_alias
+                        : old ? old->info.domain_alias : NULL;
+    k->domain_alias = alias ? strdup(alias) : NULL;
+    if (!k->name || !k->algorithm || (alias && !k->domain_alias))
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < facts->user_id_count; i++) {
+        if (!pd_strv_push(&k->user_ids, &k->user_id_count, facts->user_ids[i]))
+            return PGPDESK_STATUS_OUT_OF_MEMORY;
+        char *email = pd_email_from_user_id(facts->user_ids[i]);
+        bool ok = !email || pd_strv_push(&k->emails, &k->email_count, email);
+        free(email);
+        if (!ok)
+            return PGPDESK_STATUS_OUT_OF_MEMORY;
+    }
+    k->created_at = facts->created_at;
+    k->expires_at = facts->expires_at;
+    k->revoked = facts->revoked;
+    k->bits = facts->bits;
+    rec->sign_until = facts->sign_until;
+    rec->encrypt_until = facts->encrypt_until;
+
+    pgpdesk_status_t st =
+        crypto_key_export(merged, fpr, false, false, &rec->public_key, &rec->public_key_size);
+    if (st || !facts->secret)
+        return st;
+
+    uint8_t *secret = NULL;
+    size_t secret_size = 0;
+    if ((st = crypto_key_export(merged, fpr, true, false, &secret, &secret_size)))
+        return st;
+    st = seal_field(pd, fpr, "secret_key", secret, secret_size, &rec->secret_sealed,
+                    &rec->secret_sealed_size);
+    seal_free(secret, secret_size);
+    if (st)
+        return st;
+    if (in->secret_key && in->protected_secret)
+        return seal_field(pd, fpr, "passphrase", (const uint8_t *) opts->passphrase,
+                          strlen(opts->passphrase), &rec->passphrase_sealed,
+                          &rec->passphrase_sealed_size);
+    if (!in->secret_key && old && old->passphrase_sealed) {
+        rec->passphrase_sealed = malloc(old->passphrase_sealed_size);
+        if (!rec->passphrase_sealed)
+            return PGPDESK_STATUS_OUT_OF_MEMORY;
+        memcpy(rec->passphrase_sealed, old->passphrase_sealed, old->passphrase_sealed_size);
+        rec->passphrase_sealed_size = old->passphrase_sealed_size;
+    }
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+/* Merges the incoming key with the stored one (if any) and writes the record atomically. */
+static pgpdesk_status_t
+store_merged(pgpdesk_t *pd, const char *fpr, const incoming_key_t *in,
+             const pgpdesk_import_options_t *opts, pgpdesk_import_item_t *item)
+{
+    store_t *store = pd->store;
+    store_key_record_t old = {0}, rec = {0};
+    crypto_keyring_t *merged = NULL;
+    crypto_key_facts_t facts = {0};
+    pgpdesk_status_t st = store->ops->key_get(store, fpr, &old);
+    bool found = st == PGPDESK_STATUS_SUCCESS;
+    if (st == PGPDESK_STATUS_KEY_NOT_FOUND)
+        st = PGPDESK_STATUS_SUCCESS;
+    if (!st)
+        st = crypto_keyring_create(&merged);
+    /* A new private part replaces the stored one; otherwise the stored one is kept. */
+    if (!st && found)
+        st = load_record(pd, &old, in->secret_key != NULL, merged);
+    if (!st)
+        st = crypto_keyring_load(merged, in->public_key, in->public_size);
+    if (!st && in->secret_key)
+        st = crypto_keyring_load(merged, in->secret_key, in->secret_size);
+    if (!st)
+        st = crypto_key_strip_certifications(merged, fpr);
+    if (!st)
+        st = crypto_key_facts(merged, fpr, &facts);
+    if (!st)
+        st = check_limits(&facts);
+    snprintf(rec.info.fingerprint, sizeof rec.info.fingerprint, "%s", fpr);
+    if (!st)
+        st = build_record(pd, merged, &facts, in, found ? &old : NULL, opts, &rec);
+    if (!st && found) {
+        bool news = false;
+        st = is_news(pd, &old, rec.public_key, rec.public_key_size, in, opts->domain_alias, &news);
+        if (!st && !news)
+            st = PGPDESK_STATUS_DUPLICATE_KEY;
+    }
+    if (!st && !(st = store->ops->begin(store))) {
+        st = store->ops->key_put(store, &rec);
+        if (!st)
+            st = store->ops->commit(store);
+        if (st)
+            store->ops->rollback(store);
+        if (st == PGPDESK_STATUS_DATABASE_ERROR)
+            pd_fail(pd, st, "%s", store->errmsg);
+    }
+    if (!st) {
+        item->action = found ? PGPDESK_IMPORT_UPDATED : PGPDESK_IMPORT_ADDED;
+        item->unprotected_secret = in->secret_key && !in->protected_secret;
+    }
+    crypto_key_facts_clear(&facts);
+    crypto_keyring_destroy(merged);
+    store_key_record_clear(&old);
+    store_key_record_clear(&rec);
+    return st;
+}
+
+static pgpdesk_status_t
+import_one(pgpdesk_t *pd, crypto_keyring_t *parsed, const char *fpr,
+           const pgpdesk_import_options_t *opts, pgpdesk_import_item_t *item)
+{
+    incoming_key_t in = {0};
+    pgpdesk_status_t st = take_incoming(parsed, fpr, opts, &in);
+    if (!st)
+        st = store_merged(pd, fpr, &in, opts, item);
+    incoming_key_clear(&in);
+    if (!st)
+        st = pgpdesk_keystore_get(pd, fpr, &item->key);
+    return st;
+}
+
+pgpdesk_status_t
+pgpdesk_keystore_import(pgpdesk_t *pd, const void *data, size_t size,
+                        const pgpdesk_import_options_t *options,
+                        pgpdesk_import_report_t **report)
+{
+    static const pgpdesk_import_options_t no_options = {0};
+    pgpdesk_import_options_t opts = options ? *options : no_options;
+    if (report)
+        *report = NULL;
+    if (!pd || (!data && size))
+        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
+    if (size > PGPDESK_KEY_INPUT_MAX)
+        return pd_fail(pd, PGPDESK_STATUS_INPUT_TOO_LARGE, NULL);
+    if (opts.armored_only && !crypto_data_is_armored(data, size))
+        return pd_fail(pd, PGPDESK_STATUS_NOT_ARMORED, NULL);
+    char *alias = NULL;
+    if (opts.domain_alias && *opts.domain_alias) {
+        const char *a = opts.domain_alias[0] == '@' ? opts.domain_alias + 1 : opts.domain_alias;
+        if (!pd_valid_domain(a))
+            return pd_fail(pd, PGPDESK_STATUS_INVALID_DOMAIN_ALIAS, NULL);
+        if (!(alias = pd_lowercase(a)))
+            return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    }
+    opts.domain_alias = alias;
+
+    crypto_keyring_t *parsed = NULL;
+    char (*fprs)[PGPDESK_FINGERPRINT_SIZE] = NULL;
+    size_t count = 0;
+    pgpdesk_import_report_t *rep = NULL;
+    pgpdesk_status_t st = crypto_keyring_create(&parsed);
+    if (!st)
+        st = crypto_keyring_load(parsed, data, size);
+    if (!st)
+        st = crypto_keyring_primaries(parsed, &fprs, &count);
+    if (!st && (!(rep = calloc(1, sizeof *rep)) || !(rep->items = calloc(count, sizeof *rep->items))))
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    pgpdesk_status_t first_failure = st;
+    for (size_t i = 0; !st && i < count; i++) {
+        pgpdesk_import_item_t *item = &rep->items[rep->count++];
+        snprintf(item->fingerprint, sizeof item->fingerprint, "%s", fprs[i]);
+        item->status = import_one(pd, parsed, fprs[i], &opts, item);
+        if (item->status)
+            item->action = PGPDESK_IMPORT_FAILED;
+        if (item->status && !first_failure)
+            first_failure = item->status;
+    }
+    free(fprs);
+    free(alias);
+    crypto_keyring_destroy(parsed);
+    if (rep && (!report || rep->count == 0)) {
+        pgpdesk_import_report_destroy(rep);
+        rep = NULL;
+    }
+    if (report)
+        *report = rep;
+    if (first_failure && first_failure != PGPDESK_STATUS_DATABASE_ERROR)
+        pd_fail(pd, first_failure, NULL);
+    return first_failure;
+}
+
+/* ---------------------------------------------------------------- lookup */
+
+static pgpdesk_status_t
+normalize_or_fail(pgpdesk_t *pd, const char *fingerprint, char fpr[PGPDESK_FINGERPRINT_SIZE])
+{
+    if (!pd_normalize_fingerprint(fingerprint, fpr))
+        return pd_fail(pd, PGPDESK_STATUS_KEY_NOT_FOUND, NULL);
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+static pgpdesk_status_t
+store_status(pgpdesk_t *pd, pgpdesk_status_t st)
+{
+    if (st == PGPDESK_STATUS_DATABASE_ERROR)
+        return pd_fail(pd, st, "%s", pd->store->errmsg);
+    return st ? pd_fail(pd, st, NULL) : st;
+}
+
+pgpdesk_status_t
+pgpdesk_keystore_get(pgpdesk_t *pd, const char *fingerprint, pgpdesk_key_t **out)
+{
+    char fpr[PGPDESK_FINGERPRINT_SIZE];
+    store_key_record_t rec;
+    pgpdesk_status_t st = normalize_or_fail(pd, fingerprint, fpr);
+    if (!st)
+        st = store_status(pd, pd->store->ops->key_get(pd->store, fpr, &rec));
+    if (st)
+        return st;
+    if (!(*out = take_key(&rec)))
+        return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+static pgpdesk_status_t
+list_records(pgpdesk_t *pd, const char *email, store_key_record_t **recs, size_t *count)
+{
+    char *lower = NULL;
+    if (email && !(lower = pd_lowercase(email)))
+        return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    pgpdesk_status_t st = pd->store->ops->key_list(pd->store, lower, recs, count);
+    free(lower);
+    return store_status(pd, st);
+}
+
+pgpdesk_status_t
+pgpdesk_keystore_list(pgpdesk_t *pd, const char *email, pgpdesk_key_list_t **out)
+{
+    store_key_record_t *recs = NULL;
+    size_t count = 0;
+    pgpdesk_status_t st = list_records(pd, email, &recs, &count);
+    if (st)
+        return st;
+    pgpdesk_key_list_t *list = calloc(1, sizeof *list);
+    if (list && count && !(list->keys = calloc(count, sizeof *list->keys))) {
+        free(list);
+        list = NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (list)
+            list->keys[list->count++] = recs[i].info;
+        else
+            store_key_record_clear(&recs[i]);
+    }
+    free(recs); /* the records carry no material in a listing */
+    if (!list)
+        return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    *out = list;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+static bool
+usable_for(const pgpdesk_key_t *k, pgpdesk_key_purpose_t purpose)
+{
+    if (k->revoked || k->expired)
+        return false;
+    return purpose == PGPDESK_PURPOSE_SIGN ? k->secret && k->can_sign : k->can_encrypt;
+}
+
+static bool
+has_email(const pgpdesk_key_t *k, const char *email)
+{
+    for (size_t i = 0; i < k->email_count; i++)
+        if (strcasecmp(k->emails[i], email) == 0)
+            return true;
+    return false;
+}
+
+pgpdesk_status_t
+pgpdesk_keystore_find_usable(pgpdesk_t *pd, const char *email, pgpdesk_key_purpose_t purpose,
+                             pgpdesk_key_t **out)
+{
+    if (!email)
+        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
+    store_key_record_t *recs = NULL;
+    size_t count = 0, pick = SIZE_MAX;
+    pgpdesk_status_t st = list_records(pd, email, &recs, &count);
+    if (st)
+        return st;
+    /* Newest first; an exact address beats a domain alias. */
+    for (size_t i = 0; i < count; i++) {
+        if (!usable_for(&recs[i].info, purpose))
+            continue;
+        if (has_email(&recs[i].info, email)) {
+            pick = i;
+            break;
+        }
+        if (pick == SIZE_MAX)
+            pick = i;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (i != pick)
+            store_key_record_clear(&recs[i]);
+    if (pick != SIZE_MAX && !(*out = take_key(&recs[pick])))
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    free(recs);
+    if (pick == SIZE_MAX)
+        st = PGPDESK_STATUS_KEY_NOT_FOUND;
+    return st ? pd_fail(pd, st, NULL) : st;
+}
+
+/* ---------------------------------------------------------------- export and delete */
+
+pgpdesk_status_t
+pgpdesk_keystore_export(pgpdesk_t *pd, const char *fingerprint, bool secret, char **armored,
+                        size_t *size)
+{
+    char fpr[PGPDESK_FINGERPRINT_SIZE];
+    store_key_record_t rec = {0};
+    crypto_keyring_t *ring = NULL;
+    uint8_t *out = NULL;
+    size_t out_size = 0;
+    pgpdesk_status_t st = normalize_or_fail(pd, fingerprint, fpr);
+    if (!st)
+        st = store_status(pd, pd->store->ops->key_get(pd->store, fpr, &rec));
+    if (!st && secret && !rec.secret_sealed)
+        st = PGPDESK_STATUS_NOT_PRIVATE_KEY;
+    if (!st)
+        st = crypto_keyring_create(&ring);
+    if (!st)
+        st = load_record(pd, &rec, !secret, ring);
+    if (!st)
+        st = crypto_key_export(ring, fpr, secret, true, &out, &out_size);
+    crypto_keyring_destroy(ring);
+    store_key_record_clear(&rec);
+    if (st)
+        return pd->errmsg[0] && st == PGPDESK_STATUS_DATABASE_ERROR ? st : pd_fail(pd, st, NULL);
+    *armored = (char *) out;
+    if (size)
+        *size = out_size;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+char *
+pgpdesk_key_export_filename(const char *fingerprint, bool secret)
+{
+    char fpr[PGPDESK_FINGERPRINT_SIZE], *name = NULL;
+    if (!pd_normalize_fingerprint(fingerprint, fpr))
+        return NULL;
+    if (asprintf(&name, "%s%s", fpr, secret ? ".asc" : ".pub.asc") < 0)
+        return NULL;
+    return name;
+}
+
+pgpdesk_status_t
+pgpdesk_keystore_delete(pgpdesk_t *pd, const char *fingerprint)
+{
+    char fpr[PGPDESK_FINGERPRINT_SIZE];
+    pgpdesk_status_t st = normalize_or_fail(pd, fingerprint, fpr);
+    if (!st)
+        st = store_status(pd, pd->store->ops->key_delete(pd->store, fpr));
+    return st;
+}

@@ -1,0 +1,51 @@
+/* status.c - the stable, user-facing message of every pgpdesk_status_t.
+ * Messages taken from Zammad where it has one, so integrators see familiar text. */
+#include "pgpdesk.h"
+
+const char *
+pgpdesk_status_to_string(pgpdesk_status_t status)
+{
+    switch (status) {
+    case PGPDESK_STATUS_SUCCESS:
+        return "Success.";
+    case PGPDESK_STATUS_OUT_OF_MEMORY:
+        return "Out of memory.";
+    case PGPDESK_STATUS_INVALID_ARGUMENT:
+        return "Invalid argument.";
+    case PGPDESK_STATUS_IO_ERROR:
+        return "A file could not be read or written.";
+    case PGPDESK_STATUS_DATABASE_ERROR:
+        return "The database reported an error.";
+    case PGPDESK_STATUS_MASTER_KEY_MISSING:
+        return "The master key file of this database is missing; sealed secrets cannot be opened.";
+    case PGPDESK_STATUS_MASTER_KEY_MISMATCH:
+        return "The master key does not belong to this database; sealed secrets cannot be opened.";
+    case PGPDESK_STATUS_NO_VALID_DATA:
+        return "There was no valid OpenPGP data found.";
+    case PGPDESK_STATUS_NOT_ARMORED:
+        return "A pasted key must be ASCII-armored (-----BEGIN PGP ... KEY BLOCK-----).";
+    case PGPDESK_STATUS_INPUT_TOO_LARGE:
+        return "The key data is larger than 5 MiB.";
+    case PGPDESK_STATUS_USER_ID_TOO_LONG:
+        return "A user ID of this key is longer than 2 KiB.";
+    case PGPDESK_STATUS_TOO_MANY_USER_IDS:
+        return "This key has more than 100 user IDs.";
+    case PGPDESK_STATUS_DUPLICATE_KEY:
+        return "There is already a PGP key with the same fingerprint.";
+    case PGPDESK_STATUS_PASSPHRASE_MISSING:
+        return "The required PGP passphrase is missing.";
+    case PGPDESK_STATUS_PASSPHRASE_INVALID:
+        return "The PGP passphrase is invalid.";
+    case PGPDESK_STATUS_NOT_PRIVATE_KEY:
+        return "This is not a private PGP key.";
+    case PGPDESK_STATUS_KEY_NOT_FOUND:
+        return "The PGP key could not be found.";
+    case PGPDESK_STATUS_CRYPTO_ERROR:
+        return "The OpenPGP operation failed.";
+    case PGPDESK_STATUS_INVALID_DOMAIN_ALIAS:
+        return "The domain alias is not a valid domain name.";
+    case PGPDESK_STATUS_SCHEMA_TOO_NEW:
+        return "The database was written by a newer pgpdesk.";
+    }
+    return "Unknown error.";
+}

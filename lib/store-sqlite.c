@@ -1,0 +1,491 @@
+/* store-sqlite.c - the SQLite backend of store.h: WAL mode, a versioned schema migrated on open,
+ * prepared statements, and SQL kept to what PostgreSQL also accepts. */
+#include "internal.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct sqlite_store {
+    store_t base;
+    sqlite3 *db;
+} sqlite_store_t;
+
+/* Each entry brings the schema from version i to i + 1. Append only. */
+static const char *const migrations[] = {
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE keys ("
+    "  id INTEGER PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL,"
+    "  user_ids TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  expires_at BIGINT,"
+    "  revoked INTEGER NOT NULL,"
+    "  algorithm TEXT NOT NULL,"
+    "  bits INTEGER NOT NULL,"
+    "  sign_until BIGINT NOT NULL,"
+    "  encrypt_until BIGINT NOT NULL,"
+    "  domain_alias TEXT,"
+    "  public_key BLOB NOT NULL,"
+    "  secret_key BLOB,"
+    "  passphrase BLOB,"
+    "  updated_at BIGINT NOT NULL);"
+    "CREATE INDEX keys_domain_alias ON keys (domain_alias);"
+    "CREATE TABLE key_emails ("
+    "  key_id INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,"
+    "  email TEXT NOT NULL,"
+    "  PRIMARY KEY (key_id, email));"
+    "CREATE INDEX key_emails_email ON key_emails (email);",
+};
+
+#define SCHEMA_VERSION ((int) (sizeof migrations / sizeof migrations[0]))
+
+static pgpdesk_status_t
+db_error(sqlite_store_t *s)
+{
+    snprintf(s->base.errmsg, sizeof s->base.errmsg, "%s", sqlite3_errmsg(s->db));
+    return PGPDESK_STATUS_DATABASE_ERROR;
+}
+
+static pgpdesk_status_t
+exec_sql(sqlite_store_t *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? PGPDESK_STATUS_SUCCESS
+                                                                    : db_error(s);
+}
+
+static pgpdesk_status_t
+prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **stmt)
+{
+    return sqlite3_prepare_v2(s->db, sql, -1, stmt, NULL) == SQLITE_OK ? PGPDESK_STATUS_SUCCESS
+                                                                        : db_error(s);
+}
+
+/* Runs a statement that returns no rows and finalizes it. */
+static pgpdesk_status_t
+step_done(sqlite_store_t *s, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    pgpdesk_status_t st = rc == SQLITE_DONE ? PGPDESK_STATUS_SUCCESS : db_error(s);
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static void
+sqlite_close(store_t *store)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    if (!s)
+        return;
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+static pgpdesk_status_t
+sqlite_begin(store_t *store)
+{
+    return exec_sql((sqlite_store_t *) store, "BEGIN IMMEDIATE");
+}
+
+static pgpdesk_status_t
+sqlite_commit(store_t *store)
+{
+    return exec_sql((sqlite_store_t *) store, "COMMIT");
+}
+
+static void
+sqlite_rollback(store_t *store)
+{
+    sqlite3_exec(((sqlite_store_t *) store)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static pgpdesk_status_t
+sqlite_meta_get(store_t *store, const char *name, char **value)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, "SELECT value FROM meta WHERE name = ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *value = strdup((const char *) sqlite3_column_text(stmt, 0));
+        st = *value ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
+    } else {
+        st = rc == SQLITE_DONE ? PGPDESK_STATUS_KEY_NOT_FOUND : db_error(s);
+    }
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static pgpdesk_status_t
+sqlite_meta_set(store_t *store, const char *name, const char *value)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "INSERT INTO meta (name, value) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = excluded.value", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+    return step_done(s, stmt);
+}
+
+/* ---------------------------------------------------------------- keys */
+
+#define KEY_COLUMNS                                                                         \
+    "k.id, k.fingerprint, k.name, k.user_ids, k.created_at, k.expires_at, k.revoked,"       \
+    " k.algorithm, k.bits, k.sign_until, k.encrypt_until, k.domain_alias,"                  \
+    " k.secret_key IS NOT NULL"
+#define KEY_MATERIAL_COLUMNS ", k.public_key, k.secret_key, k.passphrase"
+
+static char *
+column_text(sqlite3_stmt *stmt, int i)
+{
+    const unsigned char *t = sqlite3_column_text(stmt, i);
+    return t ? strdup((const char *) t) : NULL;
+}
+
+static bool
+column_blob(sqlite3_stmt *stmt, int i, uint8_t **out, size_t *size)
+{
+    const void *blob = sqlite3_column_blob(stmt, i);
+    *size = (size_t) sqlite3_column_bytes(stmt, i);
+    *out = NULL;
+    if (!blob)
+        return true;
+    *out = malloc(*size ? *size : 1);
+    if (!*out)
+        return false;
+    memcpy(*out, blob, *size);
+    return true;
+}
+
+/* Derives the e-mail list from the user ids, so the list cannot disagree with them. */
+static bool
+fill_emails(pgpdesk_key_t *key)
+{
+    for (size_t i = 0; i < key->user_id_count; i++) {
+        char *email = pd_email_from_user_id(key->user_ids[i]);
+        if (!email)
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < key->email_count && !seen; j++)
+            seen = strcmp(key->emails[j], email) == 0;
+        bool ok = seen || pd_strv_push(&key->emails, &key->email_count, email);
+        free(email);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool
+read_key_row(sqlite3_stmt *stmt, bool material, store_key_record_t *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    pgpdesk_key_t *k = &rec->info;
+    int64_t now = pd_now();
+    k->id = sqlite3_column_int64(stmt, 0);
+    snprintf(k->fingerprint, sizeof k->fingerprint, "%s", sqlite3_column_text(stmt, 1));
+    k->name = column_text(stmt, 2);
+    json_t *uids = json_loads((const char *) sqlite3_column_text(stmt, 3), 0, NULL);
+    size_t i;
+    json_t *uid;
+    bool ok = k->name != NULL;
+    json_array_foreach (uids, i, uid)
+        ok = ok && pd_strv_push(&k->user_ids, &k->user_id_count, json_string_value(uid));
+    json_decref(uids);
+    k->created_at = sqlite3_column_int64(stmt, 4);
+    k->expires_at = sqlite3_column_int64(stmt, 5);
+    k->expired = k->expires_at != 0 && k->expires_at <= now;
+    k->revoked = sqlite3_column_int(stmt, 6) != 0;
+    k->algorithm = column_text(stmt, 7);
+    k->bits = (unsigned) sqlite3_column_int(stmt, 8);
+    rec->sign_until = sqlite3_column_int64(stmt, 9);
+    rec->encrypt_until = sqlite3_column_int64(stmt, 10);
+    k->domain_alias = column_text(stmt, 11);
+    k->secret = sqlite3_column_int(stmt, 12) != 0;
+    k->can_sign = !k->revoked && rec->sign_until > now;
+    k->can_encrypt = !k->revoked && rec->encrypt_until > now;
+    ok = ok && k->algorithm && fill_emails(k);
+    if (material)
+        ok = ok && column_blob(stmt, 13, &rec->public_key, &rec->public_key_size) &&
+             column_blob(stmt, 14, &rec->secret_sealed, &rec->secret_sealed_size) &&
+             column_blob(stmt, 15, &rec->passphrase_sealed, &rec->passphrase_sealed_size);
+    if (!ok)
+        store_key_record_clear(rec);
+    return ok;
+}
+
+static pgpdesk_status_t
+sqlite_key_get(store_t *store, const char *fpr, store_key_record_t *rec)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "SELECT " KEY_COLUMNS KEY_MATERIAL_COLUMNS " FROM keys k WHERE k.fingerprint = ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_text(stmt, 1, fpr, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        st = read_key_row(stmt, true, rec) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
+    else
+        st = rc == SQLITE_DONE ? PGPDESK_STATUS_KEY_NOT_FOUND : db_error(s);
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static void
+bind_blob_or_null(sqlite3_stmt *stmt, int i, const uint8_t *blob, size_t size)
+{
+    if (blob)
+        sqlite3_bind_blob(stmt, i, blob, (int) size, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, i);
+}
+
+static pgpdesk_status_t
+put_emails(sqlite_store_t *s, const pgpdesk_key_t *k)
+{
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, "DELETE FROM key_emails WHERE key_id = ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, k->id);
+    if ((st = step_done(s, stmt)))
+        return st;
+    if ((st = prepare(s, "INSERT INTO key_emails (key_id, email) VALUES (?, ?)", &stmt)))
+        return st;
+    for (size_t i = 0; i < k->email_count && !st; i++) {
+        sqlite3_bind_int64(stmt, 1, k->id);
+        sqlite3_bind_text(stmt, 2, k->emails[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) != SQLITE_DONE)
+            st = db_error(s);
+        sqlite3_reset(stmt);
+    }
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static pgpdesk_status_t
+sqlite_key_put(store_t *store, store_key_record_t *rec)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    pgpdesk_key_t *k = &rec->info;
+    json_t *uids = json_array();
+    for (size_t i = 0; i < k->user_id_count; i++)
+        json_array_append_new(uids, json_string(k->user_ids[i]));
+    char *uids_text = json_dumps(uids, JSON_COMPACT);
+    json_decref(uids);
+    if (!uids_text)
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "INSERT INTO keys (fingerprint, name, user_ids, created_at, expires_at, revoked,"
+        " algorithm, bits, sign_until, encrypt_until, domain_alias, public_key, secret_key,"
+        " passphrase, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (fingerprint) DO UPDATE SET name = excluded.name,"
+        " user_ids = excluded.user_ids, created_at = excluded.created_at,"
+        " expires_at = excluded.expires_at, revoked = excluded.revoked,"
+        " algorithm = excluded.algorithm, bits = excluded.bits,"
+        " sign_until = excluded.sign_until, encrypt_until = excluded.encrypt_until,"
+        " domain_alias = excluded.domain_alias, public_key = excluded.public_key,"
+        " secret_key = excluded.secret_key, passphrase = excluded.passphrase,"
+        " updated_at = excluded.updated_at"
+        " RETURNING id", &stmt);
+    if (st) {
+        free(uids_text);
+        return st;
+    }
+    sqlite3_bind_text(stmt, 1, k->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, k->name ? k->name : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, uids_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, k->created_at);
+    if (k->expires_at)
+        sqlite3_bind_int64(stmt, 5, k->expires_at);
+    else
+        sqlite3_bind_null(stmt, 5);
+    sqlite3_bind_int(stmt, 6, k->revoked);
+    sqlite3_bind_text(stmt, 7, k->algorithm, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 8, (int) k->bits);
+    sqlite3_bind_int64(stmt, 9, rec->sign_until);
+    sqlite3_bind_int64(stmt, 10, rec->encrypt_until);
+    if (k->domain_alias)
+        sqlite3_bind_text(stmt, 11, k->domain_alias, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, 11);
+    bind_blob_or_null(stmt, 12, rec->public_key, rec->public_key_size);
+    bind_blob_or_null(stmt, 13, rec->secret_sealed, rec->secret_sealed_size);
+    bind_blob_or_null(stmt, 14, rec->passphrase_sealed, rec->passphrase_sealed_size);
+    sqlite3_bind_int64(stmt, 15, pd_now());
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        k->id = sqlite3_column_int64(stmt, 0);
+    else
+        st = db_error(s);
+    sqlite3_finalize(stmt);
+    free(uids_text);
+    return st ? st : put_emails(s, k);
+}
+
+static pgpdesk_status_t
+sqlite_key_delete(store_t *store, const char *fpr)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, "DELETE FROM keys WHERE fingerprint = ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_text(stmt, 1, fpr, -1, SQLITE_STATIC);
+    if ((st = step_done(s, stmt)))
+        return st;
+    return sqlite3_changes(s->db) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_KEY_NOT_FOUND;
+}
+
+static pgpdesk_status_t
+sqlite_key_list(store_t *store, const char *email, store_key_record_t **recs, size_t *count)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, email
+        ? "SELECT " KEY_COLUMNS " FROM keys k WHERE k.id IN"
+          " (SELECT key_id FROM key_emails WHERE email = ?) OR k.domain_alias = ?"
+          " ORDER BY k.created_at DESC, k.id DESC"
+        : "SELECT " KEY_COLUMNS " FROM keys k ORDER BY k.created_at DESC, k.id DESC", &stmt);
+    if (st)
+        return st;
+    if (email) {
+        sqlite3_bind_text(stmt, 1, email, -1, SQLITE_STATIC);
+        const char *domain = pd_email_domain(email);
+        sqlite3_bind_text(stmt, 2, domain ? domain : "", -1, SQLITE_STATIC);
+    }
+    store_key_record_t *list = NULL;
+    size_t n = 0;
+    int rc;
+    while (!st && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        store_key_record_t *grown = realloc(list, (n + 1) * sizeof *list);
+        if (!grown || !read_key_row(stmt, false, &grown[n])) {
+            list = grown ? grown : list;
+            st = PGPDESK_STATUS_OUT_OF_MEMORY;
+            break;
+        }
+        list = grown;
+        n++;
+    }
+    if (!st && rc != SQLITE_DONE)
+        st = db_error(s);
+    sqlite3_finalize(stmt);
+    if (st) {
+        for (size_t i = 0; i < n; i++)
+            store_key_record_clear(&list[i]);
+        free(list);
+        return st;
+    }
+    *recs = list;
+    *count = n;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+void
+store_key_record_clear(store_key_record_t *rec)
+{
+    if (!rec)
+        return;
+    pgpdesk_key_t *k = &rec->info;
+    free(k->name);
+    pd_strv_free(k->user_ids, k->user_id_count);
+    pd_strv_free(k->emails, k->email_count);
+    free(k->algorithm);
+    free(k->domain_alias);
+    free(rec->public_key);
+    free(rec->secret_sealed);
+    free(rec->passphrase_sealed);
+    memset(rec, 0, sizeof *rec);
+}
+
+/* ---------------------------------------------------------------- open and migrate */
+
+static int
+schema_version(sqlite_store_t *s)
+{
+    sqlite3_stmt *stmt = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+        version = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    return version;
+}
+
+static pgpdesk_status_t
+migrate(sqlite_store_t *s)
+{
+    pgpdesk_status_t st = exec_sql(s, "BEGIN IMMEDIATE");
+    if (st)
+        return st;
+    int version = schema_version(s);
+    if (version > SCHEMA_VERSION) {
+        sqlite_rollback(&s->base);
+        return PGPDESK_STATUS_SCHEMA_TOO_NEW;
+    }
+    for (; version < SCHEMA_VERSION && !st; version++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", version + 1);
+        st = exec_sql(s, migrations[version]);
+        if (!st)
+            st = exec_sql(s, pragma);
+    }
+    if (st) {
+        sqlite_rollback(&s->base);
+        return st;
+    }
+    return exec_sql(s, "COMMIT");
+}
+
+static const store_ops_t sqlite_ops = {
+    .close = sqlite_close,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .meta_get = sqlite_meta_get,
+    .meta_set = sqlite_meta_set,
+    .key_get = sqlite_key_get,
+    .key_put = sqlite_key_put,
+    .key_delete = sqlite_key_delete,
+    .key_list = sqlite_key_list,
+};
+
+pgpdesk_status_t
+store_sqlite_open(const char *path, store_t **out, char *errmsg, size_t errmsg_size)
+{
+    sqlite_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    s->base.ops = &sqlite_ops;
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK)
+        st = db_error(s);
+    if (!st) {
+        sqlite3_busy_timeout(s->db, 5000);
+        /* secure_delete: a deleted private key does not linger in free pages. */
+        st = exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
+                         " PRAGMA secure_delete = ON;");
+    }
+    if (!st)
+        st = migrate(s);
+    if (st) {
+        snprintf(errmsg, errmsg_size, "%s: %s", path, s->base.errmsg);
+        sqlite_close(&s->base);
+        return st;
+    }
+    *out = &s->base;
+    return PGPDESK_STATUS_SUCCESS;
+}

@@ -1,0 +1,56 @@
+/* store.h - the storage interface. The key store, articles and logs reach the database only
+ * through these calls; store-sqlite.c implements them now, a PostgreSQL backend later. The SQL
+ * behind them is kept to what both accept. */
+#ifndef PGPDESK_STORE_H
+#define PGPDESK_STORE_H
+
+#include "pgpdesk.h"
+
+typedef struct store store_t;
+
+/* A key row: the public description plus the material. Secret fields are sealed blobs. */
+typedef struct store_key_record {
+    pgpdesk_key_t info;      /* info.expired/can_sign/can_encrypt are derived on read */
+    int64_t sign_until;      /* see crypto_key_facts_t */
+    int64_t encrypt_until;
+    uint8_t *public_key;     /* binary transferable public key */
+    size_t public_key_size;
+    uint8_t *secret_sealed;  /* NULL when public only */
+    size_t secret_sealed_size;
+    uint8_t *passphrase_sealed; /* NULL when none */
+    size_t passphrase_sealed_size;
+} store_key_record_t;
+
+void store_key_record_clear(store_key_record_t *rec);
+
+typedef struct store_ops {
+    void (*close)(store_t *store);
+    pgpdesk_status_t (*begin)(store_t *store);
+    pgpdesk_status_t (*commit)(store_t *store);
+    void (*rollback)(store_t *store);
+    /* value: malloc'd, caller frees; KEY_NOT_FOUND when unset. */
+    pgpdesk_status_t (*meta_get)(store_t *store, const char *name, char **value);
+    pgpdesk_status_t (*meta_set)(store_t *store, const char *name, const char *value);
+    /* rec: filled on success; caller clears it with store_key_record_clear(). */
+    pgpdesk_status_t (*key_get)(store_t *store, const char *fpr, store_key_record_t *rec);
+    /* Inserts or replaces the row for rec->info.fingerprint and its e-mail index;
+     * sets rec->info.id. */
+    pgpdesk_status_t (*key_put)(store_t *store, store_key_record_t *rec);
+    pgpdesk_status_t (*key_delete)(store_t *store, const char *fpr);
+    /* Every key (email NULL) or the keys for email or its domain alias, newest first, without
+     * material. recs: malloc'd array; caller clears each and frees it. */
+    pgpdesk_status_t (*key_list)(store_t *store, const char *email, store_key_record_t **recs,
+                                 size_t *count);
+} store_ops_t;
+
+struct store {
+    const store_ops_t *ops;
+    char errmsg[256]; /* the backend's own words for the last DATABASE_ERROR */
+};
+
+/* Opens (creating and migrating) a SQLite database. out: close with out->ops->close().
+ * errmsg: on failure, what the database said. */
+pgpdesk_status_t store_sqlite_open(const char *path, store_t **out, char *errmsg,
+                                   size_t errmsg_size);
+
+#endif

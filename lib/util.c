@@ -1,0 +1,148 @@
+/* util.c - error reporting on the handle and the small string helpers lib/ shares. */
+#include "internal.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+pgpdesk_status_t
+pd_fail(pgpdesk_t *pd, pgpdesk_status_t status, const char *fmt, ...)
+{
+    if (!pd)
+        return status;
+    if (!fmt) {
+        snprintf(pd->errmsg, sizeof pd->errmsg, "%s", pgpdesk_status_to_string(status));
+        return status;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pd->errmsg, sizeof pd->errmsg, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+bool
+pd_normalize_fingerprint(const char *in, char out[PGPDESK_FINGERPRINT_SIZE])
+{
+    size_t n = 0;
+    if (!in)
+        return false;
+    for (const char *p = in; *p; p++) {
+        if (*p == ' ' || *p == ':')
+            continue;
+        if (!isxdigit((unsigned char) *p) || n == 40)
+            return false;
+        out[n++] = (char) toupper((unsigned char) *p);
+    }
+    out[n] = '\0';
+    return n == 40;
+}
+
+char *
+pd_lowercase(const char *s)
+{
+    char *copy = strdup(s);
+    if (copy)
+        for (char *p = copy; *p; p++)
+            *p = (char) tolower((unsigned char) *p);
+    return copy;
+}
+
+char *
+pd_email_from_user_id(const char *uid)
+{
+    const char *open = strrchr(uid, '<');
+    const char *start = uid, *end = uid + strlen(uid);
+    if (open) {
+        const char *close = strchr(open, '>');
+        if (!close)
+            return NULL;
+        start = open + 1;
+        end = close;
+    }
+    while (start < end && isspace((unsigned char) *start))
+        start++;
+    while (end > start && isspace((unsigned char) end[-1]))
+        end--;
+    size_t len = (size_t) (end - start);
+    const char *at = memchr(start, '@', len);
+    if (!at || at == start || at == end - 1 || memchr(start, ' ', len))
+        return NULL;
+    char *email = strndup(start, len);
+    if (!email)
+        return NULL;
+    for (char *p = email; *p; p++)
+        *p = (char) tolower((unsigned char) *p);
+    return email;
+}
+
+const char *
+pd_email_domain(const char *email)
+{
+    const char *at = email ? strrchr(email, '@') : NULL;
+    return at && at[1] ? at + 1 : NULL;
+}
+
+bool
+pd_valid_domain(const char *s)
+{
+    size_t label = 0, labels = 0, len = strlen(s);
+    if (len == 0 || len > 253)
+        return false;
+    for (const char *p = s;; p++) {
+        if (*p == '.' || *p == '\0') {
+            if (label == 0 || label > 63 || p[-1] == '-')
+                return false;
+            labels++;
+            label = 0;
+            if (*p == '\0')
+                break;
+            continue;
+        }
+        if (!isalnum((unsigned char) *p) && *p != '-')
+            return false;
+        if (label == 0 && *p == '-')
+            return false;
+        label++;
+    }
+    return labels >= 2;
+}
+
+bool
+pd_strv_push(char ***v, size_t *n, const char *s)
+{
+    char **grown = realloc(*v, (*n + 1) * sizeof **v);
+    if (!grown)
+        return false;
+    *v = grown;
+    if (!(grown[*n] = strdup(s)))
+        return false;
+    (*n)++;
+    return true;
+}
+
+void
+pd_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int64_t
+pd_now(void)
+{
+    return (int64_t) time(NULL);
+}
+
+void
+pgpdesk_format_time(int64_t t, char buf[21])
+{
+    time_t tt = (time_t) t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
