@@ -44,6 +44,17 @@ typedef enum pgpdesk_status {
     PGPDESK_STATUS_CRYPTO_ERROR = 17,
     PGPDESK_STATUS_INVALID_DOMAIN_ALIAS = 18,
     PGPDESK_STATUS_SCHEMA_TOO_NEW = 19,
+    PGPDESK_STATUS_NO_SENDER_KEY = 20,      /* "The PGP key for %s was not found." (signing) */
+    PGPDESK_STATUS_SENDER_KEY_EXPIRED = 21, /* "The PGP key for %s was found, but has expired." */
+    PGPDESK_STATUS_NO_RECIPIENT_KEY = 22,   /* "The PGP key for %s was not found." (encryption) */
+    PGPDESK_STATUS_RECIPIENT_KEY_EXPIRED = 23,
+    PGPDESK_STATUS_NO_RECIPIENT = 24,       /* "There was no recipient found." */
+    PGPDESK_STATUS_MALFORMED_MESSAGE = 25,  /* the draft or message cannot be parsed */
+    PGPDESK_STATUS_MESSAGE_TOO_LARGE = 26,
+    PGPDESK_STATUS_TIMEOUT = 27,            /* processing exceeded its time limit */
+    PGPDESK_STATUS_ARTICLE_NOT_FOUND = 28,
+    PGPDESK_STATUS_KEY_REVOKED = 29,        /* "The PGP key for %s has been revoked." */
+    PGPDESK_STATUS_NO_SENDER = 30,          /* the draft has no single From address */
 } pgpdesk_status_t;
 
 /* The stable, user-facing message for a status. Static storage; never NULL. */
@@ -181,6 +192,116 @@ char *pgpdesk_key_export_filename(const char *fingerprint, bool secret);
 
 /* Deletes a key (public and private) by fingerprint. KEY_NOT_FOUND if absent. */
 pgpdesk_status_t pgpdesk_keystore_delete(pgpdesk_t *pd, const char *fingerprint);
+
+/* ---------------------------------------------------------------- limits */
+
+typedef struct pgpdesk_limits {
+    size_t decrypt_cap;        /* bytes of plaintext one message may decrypt to; 64 MiB */
+    unsigned time_limit_ms;    /* per message processed; 10,000 */
+    size_t max_message_size;   /* bytes of one raw message or draft; 64 MiB */
+    unsigned max_mime_depth;   /* nesting of multiparts and messages; 16 */
+    unsigned max_mime_parts;   /* leaves and containers in one message; 1,000 */
+    unsigned log_retention_days; /* log rows older than this are purged; 30 */
+} pgpdesk_limits_t;
+
+/* The limits in force (defaults above until changed). */
+void pgpdesk_get_limits(const pgpdesk_t *pd, pgpdesk_limits_t *limits);
+void pgpdesk_set_limits(pgpdesk_t *pd, const pgpdesk_limits_t *limits);
+
+/* ---------------------------------------------------------------- outgoing mail */
+
+typedef struct pgpdesk_outgoing_options {
+    bool sign;
+    bool encrypt;
+    bool protected_headers; /* RFC 9788 headers inside the payload; outer Subject "..." */
+} pgpdesk_outgoing_options_t;
+
+/* One message to deliver: the To/Cc copy, or one per Bcc recipient. */
+typedef struct pgpdesk_outgoing_copy {
+    char **recipients;      /* the addresses this copy is delivered to */
+    size_t recipient_count;
+    char *message;          /* the complete RFC 5322 message (PGP/MIME when asked) */
+    size_t size;
+    int64_t article_id;     /* the outgoing article stored for it */
+} pgpdesk_outgoing_copy_t;
+
+typedef struct pgpdesk_outgoing_result {
+    pgpdesk_outgoing_copy_t *copies;
+    size_t count;
+} pgpdesk_outgoing_result_t;
+
+void pgpdesk_outgoing_result_destroy(pgpdesk_outgoing_result_t *result);
+
+/* Signs and/or encrypts a draft (RFC 5322 with MIME) as PGP/MIME from the From address's key
+ * to every To and Cc address's key (and the sender's own). Each Bcc recipient gets a copy of
+ * its own. Nothing is produced when something asked for is impossible: the status says why and
+ * pgpdesk_errmsg() names the address. Each copy is stored as an outgoing article and logged.
+ * out: caller destroys with pgpdesk_outgoing_result_destroy(). */
+pgpdesk_status_t pgpdesk_outgoing_process(pgpdesk_t *pd, const void *draft, size_t size,
+                                          const pgpdesk_outgoing_options_t *options,
+                                          pgpdesk_outgoing_result_t **out);
+
+/* ---------------------------------------------------------------- incoming mail and articles */
+
+typedef struct pgpdesk_article {
+    int64_t id;
+    char direction[4];      /* "in" or "out" */
+    uint8_t *raw;           /* the message exactly as received or sent */
+    size_t raw_size;
+    uint8_t *mime;          /* the processed view: decrypted, unwrapped; NULL if none */
+    size_t mime_size;
+    char *from, *to, *cc, *subject, *message_id; /* for the ticket; NULL when absent */
+    json_t *security;       /* the security result (see pgpdesk_incoming_process) */
+    int64_t created_at;
+} pgpdesk_article_t;
+
+void pgpdesk_article_destroy(pgpdesk_article_t *article);
+
+/* Stores the raw message first, then verifies/decrypts it and records the result. Whatever
+ * the message holds, an article is stored (the failure is in its result); only a failure to
+ * store at all is returned as an error.
+ * out: the stored article; caller destroys with pgpdesk_article_destroy(). */
+pgpdesk_status_t pgpdesk_incoming_process(pgpdesk_t *pd, const void *raw, size_t size,
+                                          pgpdesk_article_t **out);
+
+/* out: caller destroys with pgpdesk_article_destroy(). ARTICLE_NOT_FOUND if absent. */
+pgpdesk_status_t pgpdesk_article_get(pgpdesk_t *pd, int64_t id, pgpdesk_article_t **out);
+
+/* Re-runs incoming processing on a stored incoming article's raw message (after a key was
+ * added) and updates the article when the result improved. improved: may be NULL.
+ * out: the article as stored afterwards; caller destroys it. */
+pgpdesk_status_t pgpdesk_article_retry(pgpdesk_t *pd, int64_t id, bool *improved,
+                                       pgpdesk_article_t **out);
+
+/* {"id","direction","from","to","cc","subject","message_id","created_at","security"}.
+ * New reference; NULL when out of memory. */
+json_t *pgpdesk_article_to_json(const pgpdesk_article_t *article);
+
+/* ---------------------------------------------------------------- the log ("Recent Logs") */
+
+typedef struct pgpdesk_log_entry {
+    int64_t id;
+    int64_t created_at;
+    char *direction;        /* "in" / "out" */
+    char *method;           /* "sign" / "encryption" */
+    char *status;           /* "success" / "failed" */
+    char *from_to;          /* "from -> to" */
+    char *message_id;
+    json_t *detail;         /* the result or error */
+} pgpdesk_log_entry_t;
+
+typedef struct pgpdesk_log_list {
+    pgpdesk_log_entry_t *entries;
+    size_t count;
+} pgpdesk_log_list_t;
+
+void pgpdesk_log_list_destroy(pgpdesk_log_list_t *list);
+
+/* The newest limit entries (after purging those past retention), newest first.
+ * out: caller destroys with pgpdesk_log_list_destroy(). */
+pgpdesk_status_t pgpdesk_log_list(pgpdesk_t *pd, size_t limit, pgpdesk_log_list_t **out);
+
+json_t *pgpdesk_log_entry_to_json(const pgpdesk_log_entry_t *entry);
 
 /* ---------------------------------------------------------------- JSON */
 

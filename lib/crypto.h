@@ -12,6 +12,18 @@ typedef struct crypto_keyring crypto_keyring_t;
 pgpdesk_status_t crypto_keyring_create(crypto_keyring_t **out);
 void crypto_keyring_destroy(crypto_keyring_t *ring);
 
+/* Called when an operation needs a key the ring does not hold. id_type is "keyid" (16 hex),
+ * "fingerprint" (40 hex) or "grip"; id is upper-case hex. The callback loads what it finds
+ * with crypto_keyring_load() (and crypto_keyring_set_passphrase() for a private key). */
+typedef void (*crypto_key_fetch_fn)(void *ctx, crypto_keyring_t *ring, const char *id_type,
+                                    const char *id, bool secret);
+void crypto_keyring_set_fetch(crypto_keyring_t *ring, crypto_key_fetch_fn fetch, void *ctx);
+
+/* The passphrase librnp gets when it must unlock the key fpr (a primary key; its subkeys use
+ * it too). Copied into memory that is wiped when the ring is destroyed. */
+pgpdesk_status_t crypto_keyring_set_passphrase(crypto_keyring_t *ring, const char *fpr,
+                                               const char *passphrase);
+
 /* Does data start (after white space) with an OpenPGP armor header line? */
 bool crypto_data_is_armored(const uint8_t *data, size_t size);
 
@@ -40,6 +52,8 @@ typedef struct crypto_key_facts {
     unsigned bits;
     bool secret;              /* the private primary key is present */
     bool protected_secret;    /* ... and is protected by a passphrase */
+    char (*fingerprints)[PGPDESK_FINGERPRINT_SIZE]; /* the primary key's, then each subkey's */
+    size_t fingerprint_count;
 } crypto_key_facts_t;
 
 pgpdesk_status_t crypto_key_facts(crypto_keyring_t *ring, const char *fpr, crypto_key_facts_t *out);
@@ -58,5 +72,91 @@ pgpdesk_status_t crypto_key_check_passphrase(crypto_keyring_t *ring, const char 
  * or seal_free() for a secret export. */
 pgpdesk_status_t crypto_key_export(crypto_keyring_t *ring, const char *fpr, bool secret,
                                    bool armored, uint8_t **out, size_t *size);
+
+/* ---------------------------------------------------------------- messages */
+
+/* Signature results, the sign side of pgpdesk's status vocabulary. */
+typedef enum crypto_sig_status {
+    CRYPTO_SIG_GOOD = 0,
+    CRYPTO_SIG_BAD,         /* does not verify: data or signature altered */
+    CRYPTO_SIG_NO_KEY,      /* the signer's public key is not in the store */
+    CRYPTO_SIG_EXPIRED_KEY, /* made by a key that had expired */
+    CRYPTO_SIG_REVOKED_KEY,
+    CRYPTO_SIG_WEAK_HASH,   /* SHA-1/MD5 (or weaker) made after 2019-01-19 */
+    CRYPTO_SIG_MALFORMED,
+} crypto_sig_status_t;
+
+typedef struct crypto_signature {
+    crypto_sig_status_t status;
+    char signer_fingerprint[PGPDESK_FINGERPRINT_SIZE]; /* the primary key; "" when unknown */
+    char signing_key_id[17];  /* the (sub)key that signed, 16 hex; "" when unknown */
+    char hash[16];            /* "SHA256", ... */
+    int64_t created_at;
+} crypto_signature_t;
+
+typedef struct crypto_verify_result {
+    crypto_signature_t *signatures; /* malloc'd */
+    size_t count;
+} crypto_verify_result_t;
+
+void crypto_verify_result_clear(crypto_verify_result_t *result);
+
+typedef enum crypto_decrypt_status {
+    CRYPTO_DECRYPT_OK = 0,
+    CRYPTO_DECRYPT_NO_KEY,        /* no private key in the store for any recipient */
+    CRYPTO_DECRYPT_INTEGRITY,     /* no MDC/AEAD, or its check failed: every byte discarded */
+    CRYPTO_DECRYPT_TOO_LARGE,     /* the plaintext would exceed the cap */
+    CRYPTO_DECRYPT_MALFORMED,     /* not an OpenPGP message */
+    CRYPTO_DECRYPT_UNSUPPORTED,   /* an algorithm librnp refuses */
+} crypto_decrypt_status_t;
+
+typedef struct crypto_decrypt_result {
+    crypto_decrypt_status_t status;
+    uint8_t *plaintext;       /* only when OK; NUL-terminated; release with seal_free() */
+    size_t size;
+    char key_fingerprint[PGPDESK_FINGERPRINT_SIZE]; /* primary key whose subkey decrypted */
+    char cipher[16];          /* "AES256", ... */
+    char protection[16];      /* "cfb-mdc", "aead-ocb", "aead-eax" */
+    crypto_verify_result_t verify; /* signatures inside a signed+encrypted message */
+} crypto_decrypt_result_t;
+
+void crypto_decrypt_result_clear(crypto_decrypt_result_t *result);
+
+/* A detached signature over data, ASCII-armored, by the signing-capable (sub)key of the
+ * primary key signer_fpr (its private key must be in ring). The hash is SHA-256 or stronger,
+ * never SHA-1/MD5. sig: malloc'd, NUL-terminated; caller frees. micalg: "pgp-sha256" or
+ * "pgp-sha512", static. */
+pgpdesk_status_t crypto_sign_detached(crypto_keyring_t *ring, const char *signer_fpr,
+                                      const uint8_t *data, size_t size, uint8_t **sig,
+                                      size_t *sig_size, const char **micalg);
+
+/* Encrypts data to every recipient (primary fingerprints; their encryption subkeys are used)
+ * as an ASCII-armored OpenPGP message: AES-256, integrity-protected (SEIPD v1 with MDC, which
+ * gpg 2.2 reads). With signer_fpr (not NULL) the message is also signed in the same pass.
+ * out: malloc'd, NUL-terminated; caller frees. */
+pgpdesk_status_t crypto_encrypt(crypto_keyring_t *ring, const char *const *recipient_fprs,
+                                size_t recipient_count, const char *signer_fpr,
+                                const uint8_t *data, size_t size, uint8_t **out,
+                                size_t *out_size);
+
+/* Decrypts (and verifies signatures inside) an OpenPGP message, armored or binary. The
+ * plaintext goes to a private buffer capped at cap bytes and reaches result only when the
+ * whole message decrypted and its integrity check passed. Returns SUCCESS with the outcome in
+ * result->status; result: caller clears with crypto_decrypt_result_clear(). */
+pgpdesk_status_t crypto_decrypt(crypto_keyring_t *ring, const uint8_t *data, size_t size,
+                                size_t cap, crypto_decrypt_result_t *result);
+
+/* Verifies a detached signature (armored or binary) over data. result: one entry per
+ * signature; caller clears it. A signature that cannot be parsed gives one MALFORMED entry. */
+pgpdesk_status_t crypto_verify_detached(crypto_keyring_t *ring, const uint8_t *data,
+                                        size_t size, const uint8_t *sig, size_t sig_size,
+                                        crypto_verify_result_t *result);
+
+/* Verifies a signed, unencrypted OpenPGP message or cleartext-signed text and returns the
+ * signed content (capped at cap). content: malloc'd, NUL-terminated; caller frees.
+ * MALFORMED entry and no content when it is not one. */
+pgpdesk_status_t crypto_verify_inline(crypto_keyring_t *ring, const uint8_t *data, size_t size,
+                                      size_t cap, uint8_t **content, size_t *content_size,
+                                      crypto_verify_result_t *result);
 
 #endif

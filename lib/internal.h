@@ -7,11 +7,63 @@
 #include "seal.h"
 #include "store.h"
 
+struct crypto_keyring;
+
 struct pgpdesk {
     store_t *store;
     uint8_t *master_key; /* SEAL_KEY_SIZE bytes in sodium_malloc'd, locked memory */
+    pgpdesk_limits_t limits;
     char errmsg[512];
 };
+
+/* ---------------------------------------------------------------- keys for operations */
+
+/* A keyring that fetches stored keys on demand while librnp works: public keys by key id or
+ * fingerprint (to verify, to encrypt), private keys with their unsealed passphrase (to sign,
+ * to decrypt). out: caller destroys with crypto_keyring_destroy(). */
+pgpdesk_status_t keystore_ring_create(pgpdesk_t *pd, struct crypto_keyring **out);
+
+/* Loads the stored key fpr into ring: its public part, and with secret its private part and
+ * passphrase. KEY_NOT_FOUND / NOT_PRIVATE_KEY when the store lacks it. */
+pgpdesk_status_t keystore_ring_load(pgpdesk_t *pd, struct crypto_keyring *ring, const char *fpr,
+                                    bool secret);
+
+/* ---------------------------------------------------------------- articles and the log */
+
+/* Stores the raw message as a new article before anything else is done with it. */
+pgpdesk_status_t article_store_raw(pgpdesk_t *pd, const char *direction, const void *raw,
+                                   size_t size, int64_t *id);
+
+/* What processing found out about an article. Every pointer is borrowed. */
+typedef struct article_fields {
+    const uint8_t *mime; /* the processed view, or NULL */
+    size_t mime_size;
+    const char *from, *to, *cc, *subject, *message_id;
+    json_t *security;
+} article_fields_t;
+
+pgpdesk_status_t article_store_fields(pgpdesk_t *pd, int64_t id, const article_fields_t *fields);
+
+/* Writes one "Recent Logs" row. Failures to log are not fatal to the operation logged. */
+void log_write(pgpdesk_t *pd, const char *direction, const char *method, bool success,
+               const char *from, const char *to, const char *message_id, json_t *detail);
+
+/* ---------------------------------------------------------------- incoming analysis */
+
+/* What incoming processing makes of one raw message. */
+typedef struct incoming_analysis {
+    json_t *security;    /* {"type":"PGP","sign":{...},"encryption":{...}}, new reference */
+    uint8_t *mime;       /* the processed view (decrypted/unwrapped MIME), malloc'd, or NULL */
+    size_t mime_size;
+    char *from, *to, *cc, *subject, *message_id; /* malloc'd or NULL; protected headers win */
+} incoming_analysis_t;
+
+/* Analyzes raw (already stored). Bad input is not an error: the result says what was wrong.
+ * Returns an error only for OUT_OF_MEMORY and the like. out: clear with
+ * incoming_analysis_clear(). */
+pgpdesk_status_t incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size,
+                                  incoming_analysis_t *out);
+void incoming_analysis_clear(incoming_analysis_t *analysis);
 
 /* Records status (and an optional printf-style detail) as the handle's last error and returns
  * status, so call sites read `return pd_fail(pd, ST, NULL);`. */

@@ -19,6 +19,8 @@ typedef struct store_key_record {
     size_t secret_sealed_size;
     uint8_t *passphrase_sealed; /* NULL when none */
     size_t passphrase_sealed_size;
+    char (*fingerprints)[PGPDESK_FINGERPRINT_SIZE]; /* on put: primary and subkeys, indexed */
+    size_t fingerprint_count;
 } store_key_record_t;
 
 void store_key_record_clear(store_key_record_t *rec);
@@ -41,6 +43,26 @@ typedef struct store_ops {
      * material. recs: malloc'd array; caller clears each and frees it. */
     pgpdesk_status_t (*key_list)(store_t *store, const char *email, store_key_record_t **recs,
                                  size_t *count);
+    /* The keys having a primary key or subkey with this key id (16 hex) or fingerprint (40 hex),
+     * with material. recs: malloc'd array; caller clears each and frees it. */
+    pgpdesk_status_t (*key_find_by_id)(store_t *store, const char *id, store_key_record_t **recs,
+                                       size_t *count);
+
+    pgpdesk_status_t (*article_insert)(store_t *store, const char *direction, const void *raw,
+                                       size_t size, int64_t created_at, int64_t *id);
+    pgpdesk_status_t (*article_update)(store_t *store, int64_t id, const uint8_t *mime,
+                                       size_t mime_size, const char *from, const char *to,
+                                       const char *cc, const char *subject,
+                                       const char *message_id, const char *security_json);
+    /* out: caller destroys with pgpdesk_article_destroy(). ARTICLE_NOT_FOUND if absent. */
+    pgpdesk_status_t (*article_get)(store_t *store, int64_t id, pgpdesk_article_t **out);
+
+    pgpdesk_status_t (*log_insert)(store_t *store, int64_t created_at, const char *direction,
+                                   const char *method, const char *status, const char *from_to,
+                                   const char *message_id, const char *detail_json);
+    pgpdesk_status_t (*log_purge)(store_t *store, int64_t older_than);
+    /* out: caller destroys with pgpdesk_log_list_destroy(). */
+    pgpdesk_status_t (*log_list)(store_t *store, size_t limit, pgpdesk_log_list_t **out);
 } store_ops_t;
 
 struct store {

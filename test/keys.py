@@ -115,7 +115,9 @@ class Gpg:
         self.home = str(home)
         os.makedirs(self.home, mode=0o700, exist_ok=True)
         with open(os.path.join(self.home, "gpg-agent.conf"), "w") as f:
-            f.write("allow-loopback-pinentry\n")
+            f.write("allow-loopback-pinentry\n"
+                    # gpg calibrates to 65M S2K iterations here: seconds per operation
+                    "s2k-count 1048576\n")
 
     def argv(self, *args, passphrase=None, faked_time=None):
         a = ["gpg", "--homedir", self.home, "--batch", "--no-tty", "--yes",
@@ -256,6 +258,7 @@ def generate(directory, log=lambda msg: None):
             if d["fingerprint"] != fpr:
                 raise KeyGenError("%s: fingerprint mismatch %s != %s" % (name, d["fingerprint"], fpr))
             valid = [u for u in d["user_ids"] if u not in d.get("revoked_user_ids", [])]
+            d.setdefault("expires", None)   # unknown when gpg refused the key (long user IDs)
             d.update(name=name, tool=tool, passphrase=passphrase, files=files,
                      emails=_emails(valid), valid_user_ids=valid)
             if extra:
@@ -319,7 +322,7 @@ def generate(directory, log=lambda msg: None):
         gpg("--import", input=rev)
         files.update(export_gpg(gpg, "revoked", fpr, pw, suffix="_v2", secret=False))
         record("revoked", "gpg", fpr, files, pw)
-        if "r" not in gpg.colons(fpr).split("\n")[0].split(":")[1]:
+        if not any(l.startswith("pub:r:") for l in gpg.colons(fpr).splitlines()):
             raise KeyGenError("revoked: gpg does not show the key as revoked")
 
         # ---- the certified key: 300 ed25519 certifiers, one gpg call each to make and sign
