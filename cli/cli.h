@@ -11,6 +11,11 @@
 #define CLI_ERROR 1
 #define CLI_USAGE 2
 
+/* Where the tool's own messages go: the original standard error. File descriptor 2 itself is
+ * pointed at /dev/null, because librnp prints diagnostics straight to stderr and the library
+ * must never write to the user's terminal. */
+extern FILE *cli_err;
+
 typedef struct cli {
     const char *db_path;
     const char *master_key_path; /* NULL: <db>.key */
@@ -53,7 +58,32 @@ int cli_write_file(const char *path, const void *data, size_t size, bool secret)
 char *cli_read_passphrase_file(const char *path);
 void cli_free_secret(char *secret);
 
+/* The options the message commands share. accepted names them by letter: i (--input FILE),
+ * j (--json), r (--raw), m (--mime), l (--limit N). */
+typedef struct cli_options {
+    const char *input;
+    const char *limit;
+    bool json, raw, mime;
+    const char *operand; /* the one non-option argument, or NULL */
+} cli_options_t;
+
+/* Returns CLI_OK to go on, CLI_USAGE after printing a usage error, or -1 after printing help
+ * (the command then exits 0). */
+int cli_parse_options(int argc, char **argv, const char *usage, const char *accepted,
+                      cli_options_t *opts);
+
+/* Parses a positive decimal id; prints a usage error and returns CLI_USAGE otherwise. */
+int cli_parse_id(const char *usage, const char *text, int64_t *id);
+
+/* Prints an article: JSON, or a short human summary. */
+void cli_print_article(const pgpdesk_article_t *article, bool json);
+
 /* The commands, one file each. */
 int cli_cmd_key(cli_t *cli, int argc, char **argv);
+int cli_cmd_outgoing(cli_t *cli, int argc, char **argv);
+int cli_cmd_incoming(cli_t *cli, int argc, char **argv);
+int cli_cmd_article(cli_t *cli, int argc, char **argv);
+int cli_cmd_retry(cli_t *cli, int argc, char **argv);
+int cli_cmd_log(cli_t *cli, int argc, char **argv);
 
 #endif

@@ -241,7 +241,7 @@ key_list(cli_t *cli, int argc, char **argv)
         for (size_t i = 0; i < list->count; i++)
             print_key_text(&list->keys[i]);
         if (list->count == 0)
-            fputs("No keys.\n", stderr);
+            fputs("No keys.\n", cli_err);
     }
     pgpdesk_key_list_destroy(list);
     return CLI_OK;
@@ -289,7 +289,7 @@ key_export(cli_t *cli, int argc, char **argv)
             path = NULL;
         rc = path ? cli_write_file(path, armored, size, args.secret) : cli_error("out of memory");
         if (rc == CLI_OK)
-            fprintf(stderr, "pgpdesk: wrote %s\n", path);
+            fprintf(cli_err, "pgpdesk: wrote %s\n", path);
         free(name);
         free(path);
     } else {

@@ -2,12 +2,21 @@
  * own file (cmd-*.c) and talks to the library only through pgpdesk.h. */
 #include "cli.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+FILE *cli_err;
 
 static const cli_command_t commands[] = {
     {"key", cli_cmd_key, "manage the key store: import, list, show, export, delete"},
+    {"outgoing", cli_cmd_outgoing, "sign and/or encrypt a draft as PGP/MIME"},
+    {"incoming", cli_cmd_incoming, "verify and decrypt a received message, store it as an article"},
+    {"article", cli_cmd_article, "show a stored article"},
+    {"retry", cli_cmd_retry, "re-run incoming processing on a stored article"},
+    {"log", cli_cmd_log, "show the log of crypto operations (Recent Logs)"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -33,9 +42,26 @@ print_main_usage(FILE *out)
     fputs("\nExample:\n  pgpdesk key import --passphrase-file pass.txt support-secret.asc\n", out);
 }
 
+/* Keeps the real standard error for the tool and sends descriptor 2 to /dev/null. */
+static void
+separate_stderr(void)
+{
+    int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    cli_err = saved >= 0 ? fdopen(saved, "w") : NULL;
+    if (!cli_err || null < 0) {
+        cli_err = stderr;
+        return;
+    }
+    setvbuf(cli_err, NULL, _IOLBF, 0);
+    fcntl(saved, F_SETFD, FD_CLOEXEC);
+    dup2(null, STDERR_FILENO);
+    close(null);
+}
+
 int
 main(int argc, char **argv)
 {
+    separate_stderr();
     cli_t cli = {.db_path = getenv("PGPDESK_DB"),
                  .master_key_path = getenv("PGPDESK_MASTER_KEY_FILE")};
     if (!cli.db_path || !*cli.db_path)
@@ -59,13 +85,13 @@ main(int argc, char **argv)
             print_main_usage(stdout);
             return CLI_OK;
         default:
-            fprintf(stderr, "pgpdesk: unknown option '%s'\n\n", argv[optind - 1]);
-            print_main_usage(stderr);
+            fprintf(cli_err, "pgpdesk: unknown option '%s'\n\n", argv[optind - 1]);
+            print_main_usage(cli_err);
             return CLI_USAGE;
         }
     }
     if (optind >= argc) {
-        print_main_usage(stderr);
+        print_main_usage(cli_err);
         return CLI_USAGE;
     }
     const char *name = argv[optind];
@@ -77,7 +103,7 @@ main(int argc, char **argv)
         pgpdesk_close(cli.pd);
         return rc;
     }
-    fprintf(stderr, "pgpdesk: unknown command '%s'\n\n", name);
-    print_main_usage(stderr);
+    fprintf(cli_err, "pgpdesk: unknown command '%s'\n\n", name);
+    print_main_usage(cli_err);
     return CLI_USAGE;
 }

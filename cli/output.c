@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,9 @@ cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("pgpdesk: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    fputs("pgpdesk: ", cli_err);
+    vfprintf(cli_err, fmt, ap);
+    fputc('\n', cli_err);
     va_end(ap);
     return CLI_ERROR;
 }
@@ -45,9 +46,9 @@ cli_usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("pgpdesk: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n\n%s", usage);
+    fputs("pgpdesk: ", cli_err);
+    vfprintf(cli_err, fmt, ap);
+    fprintf(cli_err, "\n\n%s", usage);
     va_end(ap);
     return CLI_USAGE;
 }
@@ -156,4 +157,81 @@ cli_free_secret(char *secret)
     while (*p)
         *p++ = 0;
     free(secret);
+}
+
+int
+cli_parse_options(int argc, char **argv, const char *usage, const char *accepted,
+                  cli_options_t *opts)
+{
+    static const struct option options[] = {
+        {"input", required_argument, NULL, 'i'}, {"json", no_argument, NULL, 'j'},
+        {"raw", no_argument, NULL, 'r'},         {"mime", no_argument, NULL, 'm'},
+        {"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(opts, 0, sizeof *opts);
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "-", options, NULL)) != -1) {
+        if (c == 'h') {
+            cli_help(usage);
+            return -1;
+        }
+        if (c == 1) {
+            if (opts->operand)
+                return cli_usage_error(usage, "unexpected argument '%s'", optarg);
+            opts->operand = optarg;
+            continue;
+        }
+        if (c == '?' || c == ':' || !strchr(accepted, c))
+            return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+        switch (c) {
+        case 'i': opts->input = optarg; break;
+        case 'l': opts->limit = optarg; break;
+        case 'j': opts->json = true; break;
+        case 'r': opts->raw = true; break;
+        case 'm': opts->mime = true; break;
+        }
+    }
+    return CLI_OK;
+}
+
+int
+cli_parse_id(const char *usage, const char *text, int64_t *id)
+{
+    char *end = NULL;
+    if (!text)
+        return cli_usage_error(usage, "missing argument");
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    if (errno || end == text || *end || value <= 0)
+        return cli_usage_error(usage, "'%s' is not a positive number", text);
+    *id = value;
+    return CLI_OK;
+}
+
+static const char *
+layer_status(const json_t *security, const char *layer)
+{
+    const char *s = json_string_value(json_object_get(json_object_get(security, layer), "status"));
+    return s ? s : "none";
+}
+
+void
+cli_print_article(const pgpdesk_article_t *a, bool json)
+{
+    if (json) {
+        cli_print_json(pgpdesk_article_to_json(a));
+        return;
+    }
+    printf("article %lld (%s)\n", (long long) a->id, a->direction);
+    printf("  from:       %s\n", a->from ? a->from : "");
+    printf("  to:         %s\n", a->to ? a->to : "");
+    printf("  subject:    %s\n", a->subject ? a->subject : "");
+    printf("  sign:       %s\n", layer_status(a->security, "sign"));
+    printf("  encryption: %s\n", layer_status(a->security, "encryption"));
+    const char *error = json_string_value(json_object_get(a->security, "error"));
+    if (error)
+        printf("  error:      %s\n", error);
 }

@@ -8,18 +8,30 @@
 #include "crypto.h"
 #include "internal.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <rnp/rnp.h>
 #include <rnp/rnp_err.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-struct crypto_keyring {
+typedef struct passphrase_entry {
+    char fingerprint[PGPDESK_FINGERPRINT_SIZE];
+    char *passphrase; /* malloc'd; wiped on destroy */
+} passphrase_entry_t;
+
+struct openpgp_keyring {
     rnp_ffi_t ffi;
     char (*primaries)[PGPDESK_FINGERPRINT_SIZE]; /* in load order, no duplicates */
     size_t primary_count;
+    passphrase_entry_t *passphrases;
+    size_t passphrase_count;
+    openpgp_key_fetch_fn fetch;
+    void *fetch_ctx;
 };
 
 /* ---------------------------------------------------------------- owned output buffers */
@@ -96,10 +108,23 @@ membuf_take(membuf_t *buf, uint8_t **out, size_t *size)
 
 /* ---------------------------------------------------------------- keyrings */
 
-pgpdesk_status_t
-crypto_keyring_create(crypto_keyring_t **out)
+static void
+silence_console_log(void)
 {
-    crypto_keyring_t *ring = calloc(1, sizeof *ring);
+    setenv("RNP_LOG_CONSOLE", "0", 0);
+}
+
+void
+openpgp_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, silence_console_log);
+}
+
+pgpdesk_status_t
+openpgp_keyring_create(openpgp_keyring_t **out)
+{
+    openpgp_keyring_t *ring = calloc(1, sizeof *ring);
     if (!ring)
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     if (rnp_ffi_create(&ring->ffi, RNP_KEYSTORE_GPG, RNP_KEYSTORE_GPG) != RNP_SUCCESS) {
@@ -115,17 +140,88 @@ crypto_keyring_create(crypto_keyring_t **out)
 }
 
 void
-crypto_keyring_destroy(crypto_keyring_t *ring)
+openpgp_keyring_destroy(openpgp_keyring_t *ring)
 {
     if (!ring)
         return;
     rnp_ffi_destroy(ring->ffi);
     free(ring->primaries);
+    for (size_t i = 0; i < ring->passphrase_count; i++)
+        seal_free(ring->passphrases[i].passphrase, strlen(ring->passphrases[i].passphrase));
+    free(ring->passphrases);
     free(ring);
 }
 
+/* librnp asks for a key it does not hold: hand the request to the key store. */
+static void
+fetch_key(rnp_ffi_t ffi, void *app_ctx, const char *id_type, const char *id, bool secret)
+{
+    openpgp_keyring_t *ring = app_ctx;
+    char upper[PGPDESK_FINGERPRINT_SIZE * 2];
+    size_t n = 0;
+    for (; id[n] && n < sizeof upper - 1; n++)
+        upper[n] = (char) toupper((unsigned char) id[n]);
+    upper[n] = '\0';
+    ring->fetch(ring->fetch_ctx, ring, id_type, upper, secret);
+}
+
+void
+openpgp_keyring_set_fetch(openpgp_keyring_t *ring, openpgp_key_fetch_fn fetch, void *ctx)
+{
+    ring->fetch = fetch;
+    ring->fetch_ctx = ctx;
+    rnp_ffi_set_key_provider(ring->ffi, fetch ? fetch_key : NULL, ring);
+}
+
+/* librnp needs to unlock key: answer with the stored passphrase of its primary key. */
+static bool
+provide_passphrase(rnp_ffi_t ffi, void *app_ctx, rnp_key_handle_t key, const char *context,
+                   char buf[], size_t buf_len)
+{
+    openpgp_keyring_t *ring = app_ctx;
+    char *fpr = NULL;
+    bool primary = false;
+    if (!key || rnp_key_is_primary(key, &primary) != RNP_SUCCESS)
+        return false;
+    if ((primary ? rnp_key_get_fprint(key, &fpr) : rnp_key_get_primary_fprint(key, &fpr)) !=
+        RNP_SUCCESS)
+        return false;
+    bool found = false;
+    for (size_t i = 0; i < ring->passphrase_count && !found; i++) {
+        if (strcasecmp(ring->passphrases[i].fingerprint, fpr) != 0)
+            continue;
+        size_t len = strlen(ring->passphrases[i].passphrase);
+        if (len < buf_len) {
+            memcpy(buf, ring->passphrases[i].passphrase, len + 1);
+            found = true;
+        }
+    }
+    rnp_buffer_destroy(fpr);
+    return found;
+}
+
+pgpdesk_status_t
+openpgp_keyring_set_passphrase(openpgp_keyring_t *ring, const char *fpr, const char *passphrase)
+{
+    for (size_t i = 0; i < ring->passphrase_count; i++)
+        if (strcmp(ring->passphrases[i].fingerprint, fpr) == 0)
+            return PGPDESK_STATUS_SUCCESS;
+    passphrase_entry_t *grown =
+        realloc(ring->passphrases, (ring->passphrase_count + 1) * sizeof *grown);
+    if (!grown)
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    ring->passphrases = grown;
+    passphrase_entry_t *entry = &grown[ring->passphrase_count];
+    if (!(entry->passphrase = strdup(passphrase)))
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    snprintf(entry->fingerprint, sizeof entry->fingerprint, "%s", fpr);
+    ring->passphrase_count++;
+    rnp_ffi_set_pass_provider(ring->ffi, provide_passphrase, ring);
+    return PGPDESK_STATUS_SUCCESS;
+}
+
 bool
-crypto_data_is_armored(const uint8_t *data, size_t size)
+openpgp_data_is_armored(const uint8_t *data, size_t size)
 {
     size_t i = 0;
     while (i < size && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
@@ -135,7 +231,7 @@ crypto_data_is_armored(const uint8_t *data, size_t size)
 }
 
 static rnp_key_handle_t
-locate(crypto_keyring_t *ring, const char *fpr)
+locate(openpgp_keyring_t *ring, const char *fpr)
 {
     rnp_key_handle_t key = NULL;
     if (rnp_locate_key(ring->ffi, "fingerprint", fpr, &key) != RNP_SUCCESS)
@@ -144,7 +240,7 @@ locate(crypto_keyring_t *ring, const char *fpr)
 }
 
 static void
-remember_primary(crypto_keyring_t *ring, const char *hex)
+remember_primary(openpgp_keyring_t *ring, const char *hex)
 {
     char fpr[PGPDESK_FINGERPRINT_SIZE];
     if (!pd_normalize_fingerprint(hex, fpr))
@@ -168,7 +264,7 @@ remember_primary(crypto_keyring_t *ring, const char *hex)
 
 /* Adds the keys named in an rnp_import_keys() result to the primary list; returns how many. */
 static size_t
-note_imported(crypto_keyring_t *ring, const char *results)
+note_imported(openpgp_keyring_t *ring, const char *results)
 {
     json_t *root = json_loads(results, 0, NULL);
     json_t *keys = json_object_get(root, "keys");
@@ -184,7 +280,7 @@ note_imported(crypto_keyring_t *ring, const char *results)
 }
 
 pgpdesk_status_t
-crypto_keyring_load(crypto_keyring_t *ring, const uint8_t *data, size_t size)
+openpgp_keyring_load(openpgp_keyring_t *ring, const uint8_t *data, size_t size)
 {
     rnp_input_t input = NULL;
     if (rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
@@ -211,7 +307,7 @@ crypto_keyring_load(crypto_keyring_t *ring, const uint8_t *data, size_t size)
 }
 
 pgpdesk_status_t
-crypto_keyring_primaries(crypto_keyring_t *ring, char (**fprs)[PGPDESK_FINGERPRINT_SIZE],
+openpgp_keyring_primaries(openpgp_keyring_t *ring, char (**fprs)[PGPDESK_FINGERPRINT_SIZE],
                          size_t *count)
 {
     size_t bytes = ring->primary_count * sizeof **fprs;
@@ -252,7 +348,7 @@ widen(int64_t *until, int64_t candidate)
 }
 
 static pgpdesk_status_t
-collect_user_ids(rnp_key_handle_t key, crypto_key_facts_t *out)
+collect_user_ids(rnp_key_handle_t key, openpgp_key_facts_t *out)
 {
     size_t count = 0;
     if (rnp_key_get_uid_count(key, &count) != RNP_SUCCESS)
@@ -299,7 +395,7 @@ collect_user_ids(rnp_key_handle_t key, crypto_key_facts_t *out)
 }
 
 pgpdesk_status_t
-crypto_key_facts(crypto_keyring_t *ring, const char *fpr, crypto_key_facts_t *out)
+openpgp_key_facts(openpgp_keyring_t *ring, const char *fpr, openpgp_key_facts_t *out)
 {
     memset(out, 0, sizeof *out);
     rnp_key_handle_t key = locate(ring, fpr);
@@ -322,38 +418,51 @@ crypto_key_facts(crypto_keyring_t *ring, const char *fpr, crypto_key_facts_t *ou
         out->algorithm = strdup(alg);
         rnp_buffer_destroy(alg);
     }
+    size_t subkeys = 0;
+    rnp_key_get_subkey_count(key, &subkeys);
+    out->fingerprints = calloc(subkeys + 1, sizeof *out->fingerprints);
+    if (!out->fingerprints)
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    else
+        snprintf(out->fingerprints[out->fingerprint_count++], PGPDESK_FINGERPRINT_SIZE, "%s", fpr);
     if (!out->revoked) {
         widen(&out->sign_until, usable_until(key, "sign"));
         widen(&out->encrypt_until, usable_until(key, "encrypt"));
-        size_t subkeys = 0;
-        rnp_key_get_subkey_count(key, &subkeys);
-        for (size_t i = 0; i < subkeys; i++) {
-            rnp_key_handle_t sub = NULL;
-            if (rnp_key_get_subkey_at(key, i, &sub) != RNP_SUCCESS)
-                continue;
+    }
+    for (size_t i = 0; out->fingerprints && i < subkeys; i++) {
+        rnp_key_handle_t sub = NULL;
+        char *sub_fpr = NULL;
+        if (rnp_key_get_subkey_at(key, i, &sub) != RNP_SUCCESS)
+            continue;
+        if (rnp_key_get_fprint(sub, &sub_fpr) == RNP_SUCCESS &&
+            pd_normalize_fingerprint(sub_fpr, out->fingerprints[out->fingerprint_count]))
+            out->fingerprint_count++;
+        rnp_buffer_destroy(sub_fpr);
+        if (!out->revoked) {
             widen(&out->sign_until, usable_until(sub, "sign"));
             widen(&out->encrypt_until, usable_until(sub, "encrypt"));
-            rnp_key_handle_destroy(sub);
         }
+        rnp_key_handle_destroy(sub);
     }
     rnp_key_handle_destroy(key);
     if (st == PGPDESK_STATUS_SUCCESS && !out->algorithm)
         st = PGPDESK_STATUS_OUT_OF_MEMORY;
     if (st != PGPDESK_STATUS_SUCCESS)
-        crypto_key_facts_clear(out);
+        openpgp_key_facts_clear(out);
     return st;
 }
 
 void
-crypto_key_facts_clear(crypto_key_facts_t *facts)
+openpgp_key_facts_clear(openpgp_key_facts_t *facts)
 {
     pd_strv_free(facts->user_ids, facts->user_id_count);
     free(facts->algorithm);
+    free(facts->fingerprints);
     memset(facts, 0, sizeof *facts);
 }
 
 pgpdesk_status_t
-crypto_key_strip_certifications(crypto_keyring_t *ring, const char *fpr)
+openpgp_key_strip_certifications(openpgp_keyring_t *ring, const char *fpr)
 {
     rnp_key_handle_t key = locate(ring, fpr);
     if (!key)
@@ -392,7 +501,7 @@ unlock_and_relock(rnp_key_handle_t key, const char *passphrase)
 }
 
 pgpdesk_status_t
-crypto_key_check_passphrase(crypto_keyring_t *ring, const char *fpr, const char *passphrase)
+openpgp_key_check_passphrase(openpgp_keyring_t *ring, const char *fpr, const char *passphrase)
 {
     rnp_key_handle_t key = locate(ring, fpr);
     if (!key)
@@ -412,7 +521,7 @@ crypto_key_check_passphrase(crypto_keyring_t *ring, const char *fpr, const char 
 }
 
 pgpdesk_status_t
-crypto_key_export(crypto_keyring_t *ring, const char *fpr, bool secret, bool armored,
+openpgp_key_export(openpgp_keyring_t *ring, const char *fpr, bool secret, bool armored,
                   uint8_t **out, size_t *size)
 {
     rnp_key_handle_t key = locate(ring, fpr);
@@ -434,5 +543,445 @@ crypto_key_export(crypto_keyring_t *ring, const char *fpr, bool secret, bool arm
         membuf_take(&buf, out, size);
     else
         membuf_release(&buf);
+    return st;
+}
+
+/* ---------------------------------------------------------------- signing and encryption */
+
+/* The key that should make signatures for primary fpr (a signing subkey, or the primary). */
+static rnp_key_handle_t
+signing_key(openpgp_keyring_t *ring, const char *fpr)
+{
+    rnp_key_handle_t primary = locate(ring, fpr), key = NULL;
+    if (primary && rnp_key_get_default_key(primary, "sign", 0, &key) != RNP_SUCCESS)
+        key = NULL;
+    rnp_key_handle_destroy(primary);
+    return key;
+}
+
+/* The hash a key signs with: SHA-256, or what its curve needs (librnp raises it for ECDSA on
+ * larger curves, and micalg must name the hash really used). */
+static const char *
+signing_hash(rnp_key_handle_t key)
+{
+    char *curve = NULL;
+    const char *hash = "SHA256";
+    if (rnp_key_get_curve(key, &curve) == RNP_SUCCESS && curve) {
+        if (strcmp(curve, "NIST P-384") == 0 || strcmp(curve, "brainpoolP384r1") == 0)
+            hash = "SHA384";
+        else if (strcmp(curve, "NIST P-521") == 0 || strcmp(curve, "brainpoolP512r1") == 0)
+            hash = "SHA512";
+    }
+    rnp_buffer_destroy(curve);
+    return hash;
+}
+
+static const char *
+micalg_for(const char *hash)
+{
+    if (strcmp(hash, "SHA384") == 0)
+        return "pgp-sha384";
+    if (strcmp(hash, "SHA512") == 0)
+        return "pgp-sha512";
+    return "pgp-sha256";
+}
+
+pgpdesk_status_t
+openpgp_sign_detached(openpgp_keyring_t *ring, const char *signer_fpr, const uint8_t *data,
+                     size_t size, uint8_t **sig, size_t *sig_size, const char **micalg)
+{
+    rnp_key_handle_t key = signing_key(ring, signer_fpr);
+    if (!key)
+        return PGPDESK_STATUS_NO_SENDER_KEY;
+    const char *hash = signing_hash(key);
+    rnp_input_t input = NULL;
+    rnp_output_t output = NULL;
+    rnp_op_sign_t op = NULL;
+    membuf_t buf;
+    pgpdesk_status_t st = membuf_output(&buf, SIZE_MAX / 2, false, &output);
+    if (!st && rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    if (!st && (rnp_op_sign_detached_create(&op, ring->ffi, input, output) != RNP_SUCCESS ||
+                rnp_op_sign_add_signature(op, key, NULL) != RNP_SUCCESS ||
+                rnp_op_sign_set_hash(op, hash) != RNP_SUCCESS ||
+                rnp_op_sign_set_armor(op, true) != RNP_SUCCESS))
+        st = PGPDESK_STATUS_CRYPTO_ERROR;
+    if (!st) {
+        rnp_result_t rc = rnp_op_sign_execute(op);
+        if (rc == RNP_ERROR_BAD_PASSWORD)
+            st = PGPDESK_STATUS_PASSPHRASE_INVALID;
+        else if (rc != RNP_SUCCESS || rnp_output_finish(output) != RNP_SUCCESS)
+            st = PGPDESK_STATUS_CRYPTO_ERROR;
+    }
+    rnp_op_sign_destroy(op);
+    rnp_input_destroy(input);
+    rnp_output_destroy(output);
+    rnp_key_handle_destroy(key);
+    if (st) {
+        membuf_release(&buf);
+        return st;
+    }
+    membuf_take(&buf, sig, sig_size);
+    *micalg = micalg_for(hash);
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+pgpdesk_status_t
+openpgp_encrypt(openpgp_keyring_t *ring, const char *const *recipient_fprs, size_t recipient_count,
+               const char *signer_fpr, const uint8_t *data, size_t size, uint8_t **out,
+               size_t *out_size)
+{
+    rnp_input_t input = NULL;
+    rnp_output_t output = NULL;
+    rnp_op_encrypt_t op = NULL;
+    membuf_t buf;
+    pgpdesk_status_t st = membuf_output(&buf, SIZE_MAX / 2, false, &output);
+    if (!st && rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    if (!st && rnp_op_encrypt_create(&op, ring->ffi, input, output) != RNP_SUCCESS)
+        st = PGPDESK_STATUS_CRYPTO_ERROR;
+    for (size_t i = 0; !st && i < recipient_count; i++) {
+        rnp_key_handle_t primary = locate(ring, recipient_fprs[i]), key = NULL;
+        if (!primary || rnp_key_get_default_key(primary, "encrypt", 0, &key) != RNP_SUCCESS ||
+            rnp_op_encrypt_add_recipient(op, key) != RNP_SUCCESS)
+            st = PGPDESK_STATUS_NO_RECIPIENT_KEY;
+        rnp_key_handle_destroy(key);
+        rnp_key_handle_destroy(primary);
+    }
+    if (!st && signer_fpr) {
+        rnp_key_handle_t key = signing_key(ring, signer_fpr);
+        if (!key || rnp_op_encrypt_add_signature(op, key, NULL) != RNP_SUCCESS ||
+            rnp_op_encrypt_set_hash(op, signing_hash(key)) != RNP_SUCCESS)
+            st = PGPDESK_STATUS_NO_SENDER_KEY;
+        rnp_key_handle_destroy(key);
+    }
+    /* SEIPD v1 with MDC: integrity-protected and readable by gpg 2.2 (no AEAD). */
+    if (!st && (rnp_op_encrypt_set_cipher(op, "AES256") != RNP_SUCCESS ||
+                rnp_op_encrypt_set_aead(op, "None") != RNP_SUCCESS ||
+                rnp_op_encrypt_set_compression(op, "Uncompressed", 0) != RNP_SUCCESS ||
+                rnp_op_encrypt_set_armor(op, true) != RNP_SUCCESS))
+        st = PGPDESK_STATUS_CRYPTO_ERROR;
+    if (!st) {
+        rnp_result_t rc = rnp_op_encrypt_execute(op);
+        if (rc == RNP_ERROR_BAD_PASSWORD)
+            st = PGPDESK_STATUS_PASSPHRASE_INVALID;
+        else if (rc != RNP_SUCCESS || rnp_output_finish(output) != RNP_SUCCESS)
+            st = PGPDESK_STATUS_CRYPTO_ERROR;
+    }
+    rnp_op_encrypt_destroy(op);
+    rnp_input_destroy(input);
+    rnp_output_destroy(output);
+    if (st) {
+        membuf_release(&buf);
+        return st;
+    }
+    membuf_take(&buf, out, out_size);
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- verification */
+
+/* 2019-01-19: from then on SHA-1 signatures count as forgeable (SHA-1 chosen-prefix
+ * collisions); gpg and librnp use the same cut-off. */
+#define WEAK_HASH_CUTOFF 1547856000
+
+static bool
+is_weak_hash(const char *hash)
+{
+    return strcasecmp(hash, "SHA1") == 0 || strcasecmp(hash, "MD5") == 0 ||
+           strcasecmp(hash, "RIPEMD160") == 0;
+}
+
+/* The primary fingerprint of the key that made a signature, from the key handle. */
+static void
+signer_fingerprint(rnp_key_handle_t key, char out[PGPDESK_FINGERPRINT_SIZE])
+{
+    char *fpr = NULL;
+    bool primary = false;
+    out[0] = '\0';
+    if (!key || rnp_key_is_primary(key, &primary) != RNP_SUCCESS)
+        return;
+    if ((primary ? rnp_key_get_fprint(key, &fpr) : rnp_key_get_primary_fprint(key, &fpr)) ==
+            RNP_SUCCESS &&
+        !pd_normalize_fingerprint(fpr, out))
+        out[0] = '\0';
+    rnp_buffer_destroy(fpr);
+}
+
+/* Was key revoked, or expired at time t? */
+static openpgp_sig_status_t
+key_state_at(rnp_key_handle_t key, int64_t t)
+{
+    bool revoked = false;
+    uint64_t till = 0;
+    if (rnp_key_is_revoked(key, &revoked) == RNP_SUCCESS && revoked)
+        return OPENPGP_SIG_REVOKED_KEY;
+    if (rnp_key_valid_till64(key, &till) == RNP_SUCCESS && till != UINT64_MAX &&
+        (int64_t) till < t)
+        return OPENPGP_SIG_EXPIRED_KEY;
+    return OPENPGP_SIG_GOOD;
+}
+
+static openpgp_signature_t
+describe_signature(rnp_op_verify_signature_t vsig)
+{
+    openpgp_signature_t out = {.status = OPENPGP_SIG_MALFORMED};
+    rnp_result_t rc = rnp_op_verify_signature_get_status(vsig);
+    uint32_t created = 0, expires = 0;
+    char *hash = NULL, *keyid = NULL;
+    rnp_signature_handle_t handle = NULL;
+    rnp_key_handle_t key = NULL;
+    rnp_op_verify_signature_get_times(vsig, &created, &expires);
+    out.created_at = created;
+    if (rnp_op_verify_signature_get_hash(vsig, &hash) == RNP_SUCCESS && hash)
+        snprintf(out.hash, sizeof out.hash, "%s", hash);
+    if (rnp_op_verify_signature_get_handle(vsig, &handle) == RNP_SUCCESS &&
+        rnp_signature_get_keyid(handle, &keyid) == RNP_SUCCESS && keyid)
+        snprintf(out.signing_key_id, sizeof out.signing_key_id, "%s", keyid);
+    if (rnp_op_verify_signature_get_key(vsig, &key) == RNP_SUCCESS)
+        signer_fingerprint(key, out.signer_fingerprint);
+
+    if (hash && is_weak_hash(hash) && created >= WEAK_HASH_CUTOFF)
+        out.status = OPENPGP_SIG_WEAK_HASH;
+    else if (rc == RNP_ERROR_KEY_NOT_FOUND || (!key && rc != RNP_ERROR_SIGNATURE_INVALID))
+        out.status = rc == RNP_SUCCESS ? OPENPGP_SIG_MALFORMED : OPENPGP_SIG_NO_KEY;
+    else if (rc == RNP_SUCCESS || rc == RNP_ERROR_SIGNATURE_EXPIRED ||
+             rc == RNP_ERROR_SIGNATURE_INVALID) {
+        /* librnp calls a signature by a revoked or expired key invalid too: tell them apart
+         * by the key, and keep "bad" for signatures that do not match the data. */
+        openpgp_sig_status_t state = key ? key_state_at(key, created) : OPENPGP_SIG_GOOD;
+        if (state != OPENPGP_SIG_GOOD)
+            out.status = state;
+        else if (rc == RNP_SUCCESS)
+            out.status = OPENPGP_SIG_GOOD;
+        else if (rc == RNP_ERROR_SIGNATURE_EXPIRED)
+            out.status = OPENPGP_SIG_EXPIRED_KEY;
+        else
+            out.status = OPENPGP_SIG_BAD;
+    }
+    rnp_buffer_destroy(hash);
+    rnp_buffer_destroy(keyid);
+    rnp_signature_handle_destroy(handle);
+    rnp_key_handle_destroy(key);
+    return out;
+}
+
+static pgpdesk_status_t
+collect_signatures(rnp_op_verify_t op, openpgp_verify_result_t *result)
+{
+    size_t count = 0;
+    memset(result, 0, sizeof *result);
+    if (rnp_op_verify_get_signature_count(op, &count) != RNP_SUCCESS || count == 0)
+        return PGPDESK_STATUS_SUCCESS;
+    if (!(result->signatures = calloc(count, sizeof *result->signatures)))
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    for (size_t i = 0; i < count; i++) {
+        rnp_op_verify_signature_t vsig = NULL;
+        if (rnp_op_verify_get_signature_at(op, i, &vsig) != RNP_SUCCESS)
+            continue;
+        result->signatures[result->count++] = describe_signature(vsig);
+    }
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+static pgpdesk_status_t
+malformed_result(openpgp_verify_result_t *result)
+{
+    memset(result, 0, sizeof *result);
+    if (!(result->signatures = calloc(1, sizeof *result->signatures)))
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    result->signatures[0].status = OPENPGP_SIG_MALFORMED;
+    result->count = 1;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+void
+openpgp_verify_result_clear(openpgp_verify_result_t *result)
+{
+    free(result->signatures);
+    memset(result, 0, sizeof *result);
+}
+
+pgpdesk_status_t
+openpgp_verify_detached(openpgp_keyring_t *ring, const uint8_t *data, size_t size,
+                       const uint8_t *sig, size_t sig_size, openpgp_verify_result_t *result)
+{
+    rnp_input_t input = NULL, signature = NULL;
+    rnp_op_verify_t op = NULL;
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    memset(result, 0, sizeof *result);
+    if (rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS ||
+        rnp_input_from_memory(&signature, sig, sig_size, false) != RNP_SUCCESS)
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    if (!st && rnp_op_verify_detached_create(&op, ring->ffi, input, signature) != RNP_SUCCESS)
+        st = PGPDESK_STATUS_CRYPTO_ERROR;
+    if (!st) {
+        rnp_op_verify_execute(op); /* the outcome is in the signatures */
+        st = collect_signatures(op, result);
+        if (!st && result->count == 0)
+            st = malformed_result(result);
+    }
+    rnp_op_verify_destroy(op);
+    rnp_input_destroy(input);
+    rnp_input_destroy(signature);
+    return st;
+}
+
+/* ---------------------------------------------------------------- decryption */
+
+/* What kind of integrity protection the message had, and did its check pass? */
+static bool
+protection_passed(rnp_op_verify_t op, char mode_out[16], char cipher_out[16])
+{
+    char *mode = NULL, *cipher = NULL;
+    bool valid = false;
+    if (rnp_op_verify_get_protection_info(op, &mode, &cipher, &valid) != RNP_SUCCESS)
+        return false;
+    snprintf(mode_out, 16, "%s", mode ? mode : "");
+    snprintf(cipher_out, 16, "%s", cipher ? cipher : "");
+    /* Only MDC- or AEAD-protected data whose check passed; "cfb" (no MDC) never. */
+    bool ok = valid && mode &&
+              (strcmp(mode, "cfb-mdc") == 0 || strncmp(mode, "aead-", 5) == 0);
+    rnp_buffer_destroy(mode);
+    rnp_buffer_destroy(cipher);
+    return ok;
+}
+
+static void
+used_key_fingerprint(rnp_op_verify_t op, rnp_ffi_t ffi, char out[PGPDESK_FINGERPRINT_SIZE])
+{
+    rnp_recipient_handle_t recipient = NULL;
+    char *keyid = NULL;
+    rnp_key_handle_t key = NULL;
+    out[0] = '\0';
+    if (rnp_op_verify_get_used_recipient(op, &recipient) != RNP_SUCCESS || !recipient ||
+        rnp_recipient_get_keyid(recipient, &keyid) != RNP_SUCCESS)
+        return;
+    if (rnp_locate_key(ffi, "keyid", keyid, &key) == RNP_SUCCESS && key)
+        signer_fingerprint(key, out);
+    rnp_key_handle_destroy(key);
+    rnp_buffer_destroy(keyid);
+}
+
+static openpgp_decrypt_status_t
+decrypt_failure(rnp_result_t rc, bool overflow, bool any_recipient_key)
+{
+    if (overflow)
+        return OPENPGP_DECRYPT_TOO_LARGE;
+    switch (rc) {
+    case RNP_ERROR_NO_SUITABLE_KEY:
+    case RNP_ERROR_KEY_NOT_FOUND:
+        return OPENPGP_DECRYPT_NO_KEY;
+    case RNP_ERROR_DECRYPT_FAILED:
+        return any_recipient_key ? OPENPGP_DECRYPT_INTEGRITY : OPENPGP_DECRYPT_NO_KEY;
+    case RNP_ERROR_NOT_SUPPORTED:
+    case RNP_ERROR_NOT_IMPLEMENTED:
+        return OPENPGP_DECRYPT_UNSUPPORTED;
+    case RNP_ERROR_BAD_FORMAT:
+    case RNP_ERROR_NOT_ENOUGH_DATA:
+    case RNP_ERROR_UNKNOWN_TAG:
+    case RNP_ERROR_READ:
+        return OPENPGP_DECRYPT_MALFORMED;
+    default:
+        return OPENPGP_DECRYPT_INTEGRITY;
+    }
+}
+
+pgpdesk_status_t
+openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_t cap,
+               openpgp_decrypt_result_t *result)
+{
+    memset(result, 0, sizeof *result);
+    rnp_input_t input = NULL;
+    rnp_output_t output = NULL;
+    rnp_op_verify_t op = NULL;
+    membuf_t buf;
+    pgpdesk_status_t st = membuf_output(&buf, cap, true, &output);
+    if (!st && rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    if (!st && rnp_op_verify_create(&op, ring->ffi, input, output) != RNP_SUCCESS)
+        st = PGPDESK_STATUS_CRYPTO_ERROR;
+    if (st) {
+        rnp_input_destroy(input);
+        rnp_output_destroy(output);
+        membuf_release(&buf);
+        return st;
+    }
+    /* The execute result then speaks of decryption only; signatures are judged one by one. */
+    rnp_op_verify_set_flags(op, RNP_VERIFY_IGNORE_SIGS_ON_DECRYPT);
+    rnp_result_t rc = rnp_op_verify_execute(op);
+    if (rc == RNP_SUCCESS && rnp_output_finish(output) != RNP_SUCCESS)
+        rc = RNP_ERROR_WRITE;
+    bool protected_ok = protection_passed(op, result->protection, result->cipher);
+    used_key_fingerprint(op, ring->ffi, result->key_fingerprint);
+    size_t recipients = 0;
+    rnp_op_verify_get_recipient_count(op, &recipients);
+
+    if (rc == RNP_SUCCESS && strcmp(result->protection, "none") == 0)
+        result->status = OPENPGP_DECRYPT_MALFORMED; /* signed only, not encrypted */
+    else if (rc == RNP_SUCCESS && protected_ok)
+        result->status = OPENPGP_DECRYPT_OK;
+    else if (rc == RNP_SUCCESS)
+        result->status = OPENPGP_DECRYPT_INTEGRITY;
+    else
+        result->status = decrypt_failure(rc, buf.overflow, result->key_fingerprint[0] != '\0');
+    if (rc != RNP_SUCCESS && recipients == 0 && result->status == OPENPGP_DECRYPT_NO_KEY)
+        result->status = OPENPGP_DECRYPT_MALFORMED;
+
+    if (result->status == OPENPGP_DECRYPT_OK) {
+        st = collect_signatures(op, &result->verify);
+        if (!st)
+            membuf_take(&buf, &result->plaintext, &result->size);
+    }
+    membuf_release(&buf); /* every byte of a failed decryption is wiped here */
+    rnp_op_verify_destroy(op);
+    rnp_input_destroy(input);
+    rnp_output_destroy(output);
+    return st;
+}
+
+void
+openpgp_decrypt_result_clear(openpgp_decrypt_result_t *result)
+{
+    seal_free(result->plaintext, result->size);
+    openpgp_verify_result_clear(&result->verify);
+    memset(result, 0, sizeof *result);
+}
+
+pgpdesk_status_t
+openpgp_verify_inline(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_t cap,
+                     uint8_t **content, size_t *content_size, openpgp_verify_result_t *result)
+{
+    rnp_input_t input = NULL;
+    rnp_output_t output = NULL;
+    rnp_op_verify_t op = NULL;
+    membuf_t buf;
+    *content = NULL;
+    *content_size = 0;
+    memset(result, 0, sizeof *result);
+    pgpdesk_status_t st = membuf_output(&buf, cap, false, &output);
+    if (!st && rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    if (!st && rnp_op_verify_create(&op, ring->ffi, input, output) != RNP_SUCCESS)
+        st = PGPDESK_STATUS_CRYPTO_ERROR;
+    if (!st) {
+        rnp_result_t rc = rnp_op_verify_execute(op);
+        char mode[16] = "", cipher[16] = "";
+        protection_passed(op, mode, cipher);
+        bool signed_only = strcmp(mode, "none") == 0 || mode[0] == '\0';
+        if (rc == RNP_SUCCESS)
+            rnp_output_finish(output);
+        st = collect_signatures(op, result);
+        if (!st && (!signed_only || result->count == 0 || buf.overflow)) {
+            openpgp_verify_result_clear(result);
+            st = malformed_result(result);
+        } else if (!st) {
+            membuf_take(&buf, content, content_size);
+        }
+    }
+    membuf_release(&buf);
+    rnp_op_verify_destroy(op);
+    rnp_input_destroy(input);
+    rnp_output_destroy(output);
     return st;
 }

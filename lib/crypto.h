@@ -1,44 +1,48 @@
 /* crypto.h - pgpdesk's own view of OpenPGP. crypto-rnp.c implements it on librnp and is the
  * only file that includes <rnp/rnp.h>; librnp's unsafe defaults are made safe there. */
-#ifndef PGPDESK_CRYPTO_H
-#define PGPDESK_CRYPTO_H
+#ifndef PGPDESK_OPENPGP_H
+#define PGPDESK_OPENPGP_H
 
 #include "pgpdesk.h"
 
-/* A set of keys in memory (one librnp ffi). Not thread-safe: one per thread. */
-typedef struct crypto_keyring crypto_keyring_t;
+/* Once per process, before any other call: librnp prints some diagnostics straight to stderr
+ * unless RNP_LOG_CONSOLE=0; the library must never write to the user's terminal. */
+void openpgp_init(void);
 
-/* out: caller destroys with crypto_keyring_destroy(). */
-pgpdesk_status_t crypto_keyring_create(crypto_keyring_t **out);
-void crypto_keyring_destroy(crypto_keyring_t *ring);
+/* A set of keys in memory (one librnp ffi). Not thread-safe: one per thread. */
+typedef struct openpgp_keyring openpgp_keyring_t;
+
+/* out: caller destroys with openpgp_keyring_destroy(). */
+pgpdesk_status_t openpgp_keyring_create(openpgp_keyring_t **out);
+void openpgp_keyring_destroy(openpgp_keyring_t *ring);
 
 /* Called when an operation needs a key the ring does not hold. id_type is "keyid" (16 hex),
  * "fingerprint" (40 hex) or "grip"; id is upper-case hex. The callback loads what it finds
- * with crypto_keyring_load() (and crypto_keyring_set_passphrase() for a private key). */
-typedef void (*crypto_key_fetch_fn)(void *ctx, crypto_keyring_t *ring, const char *id_type,
+ * with openpgp_keyring_load() (and openpgp_keyring_set_passphrase() for a private key). */
+typedef void (*openpgp_key_fetch_fn)(void *ctx, openpgp_keyring_t *ring, const char *id_type,
                                     const char *id, bool secret);
-void crypto_keyring_set_fetch(crypto_keyring_t *ring, crypto_key_fetch_fn fetch, void *ctx);
+void openpgp_keyring_set_fetch(openpgp_keyring_t *ring, openpgp_key_fetch_fn fetch, void *ctx);
 
 /* The passphrase librnp gets when it must unlock the key fpr (a primary key; its subkeys use
  * it too). Copied into memory that is wiped when the ring is destroyed. */
-pgpdesk_status_t crypto_keyring_set_passphrase(crypto_keyring_t *ring, const char *fpr,
+pgpdesk_status_t openpgp_keyring_set_passphrase(openpgp_keyring_t *ring, const char *fpr,
                                                const char *passphrase);
 
 /* Does data start (after white space) with an OpenPGP armor header line? */
-bool crypto_data_is_armored(const uint8_t *data, size_t size);
+bool openpgp_data_is_armored(const uint8_t *data, size_t size);
 
 /* Loads every key (public and secret) in data, armored or binary, several blocks allowed, into
  * ring, merging with keys already there. NO_VALID_DATA if data holds no key at all. */
-pgpdesk_status_t crypto_keyring_load(crypto_keyring_t *ring, const uint8_t *data, size_t size);
+pgpdesk_status_t openpgp_keyring_load(openpgp_keyring_t *ring, const uint8_t *data, size_t size);
 
 /* The fingerprints of the primary keys in ring, in load order.
  * fprs: malloc'd array of count entries; caller frees it with free(). */
-pgpdesk_status_t crypto_keyring_primaries(crypto_keyring_t *ring,
+pgpdesk_status_t openpgp_keyring_primaries(openpgp_keyring_t *ring,
                                           char (**fprs)[PGPDESK_FINGERPRINT_SIZE],
                                           size_t *count);
 
 /* What the key store records about a primary key. */
-typedef struct crypto_key_facts {
+typedef struct openpgp_key_facts {
     char **user_ids;          /* valid, unrevoked user ids (primary first) */
     size_t user_id_count;
     size_t all_user_id_count; /* every user id packet, valid or not */
@@ -54,79 +58,79 @@ typedef struct crypto_key_facts {
     bool protected_secret;    /* ... and is protected by a passphrase */
     char (*fingerprints)[PGPDESK_FINGERPRINT_SIZE]; /* the primary key's, then each subkey's */
     size_t fingerprint_count;
-} crypto_key_facts_t;
+} openpgp_key_facts_t;
 
-pgpdesk_status_t crypto_key_facts(crypto_keyring_t *ring, const char *fpr, crypto_key_facts_t *out);
-void crypto_key_facts_clear(crypto_key_facts_t *facts);
+pgpdesk_status_t openpgp_key_facts(openpgp_keyring_t *ring, const char *fpr, openpgp_key_facts_t *out);
+void openpgp_key_facts_clear(openpgp_key_facts_t *facts);
 
 /* Removes every signature on the key and its user ids that is not a self-signature. */
-pgpdesk_status_t crypto_key_strip_certifications(crypto_keyring_t *ring, const char *fpr);
+pgpdesk_status_t openpgp_key_strip_certifications(openpgp_keyring_t *ring, const char *fpr);
 
 /* PASSPHRASE_INVALID unless passphrase unlocks the primary key and every secret subkey.
  * The key is locked again afterwards. */
-pgpdesk_status_t crypto_key_check_passphrase(crypto_keyring_t *ring, const char *fpr,
+pgpdesk_status_t openpgp_key_check_passphrase(openpgp_keyring_t *ring, const char *fpr,
                                              const char *passphrase);
 
 /* Exports the key with its subkeys: public, or secret (still protected as it is).
  * out: malloc'd (NUL-terminated when armored, not counted in size); caller frees with free(),
  * or seal_free() for a secret export. */
-pgpdesk_status_t crypto_key_export(crypto_keyring_t *ring, const char *fpr, bool secret,
+pgpdesk_status_t openpgp_key_export(openpgp_keyring_t *ring, const char *fpr, bool secret,
                                    bool armored, uint8_t **out, size_t *size);
 
 /* ---------------------------------------------------------------- messages */
 
 /* Signature results, the sign side of pgpdesk's status vocabulary. */
-typedef enum crypto_sig_status {
-    CRYPTO_SIG_GOOD = 0,
-    CRYPTO_SIG_BAD,         /* does not verify: data or signature altered */
-    CRYPTO_SIG_NO_KEY,      /* the signer's public key is not in the store */
-    CRYPTO_SIG_EXPIRED_KEY, /* made by a key that had expired */
-    CRYPTO_SIG_REVOKED_KEY,
-    CRYPTO_SIG_WEAK_HASH,   /* SHA-1/MD5 (or weaker) made after 2019-01-19 */
-    CRYPTO_SIG_MALFORMED,
-} crypto_sig_status_t;
+typedef enum openpgp_sig_status {
+    OPENPGP_SIG_GOOD = 0,
+    OPENPGP_SIG_BAD,         /* does not verify: data or signature altered */
+    OPENPGP_SIG_NO_KEY,      /* the signer's public key is not in the store */
+    OPENPGP_SIG_EXPIRED_KEY, /* made by a key that had expired */
+    OPENPGP_SIG_REVOKED_KEY,
+    OPENPGP_SIG_WEAK_HASH,   /* SHA-1/MD5 (or weaker) made after 2019-01-19 */
+    OPENPGP_SIG_MALFORMED,
+} openpgp_sig_status_t;
 
-typedef struct crypto_signature {
-    crypto_sig_status_t status;
+typedef struct openpgp_signature {
+    openpgp_sig_status_t status;
     char signer_fingerprint[PGPDESK_FINGERPRINT_SIZE]; /* the primary key; "" when unknown */
     char signing_key_id[17];  /* the (sub)key that signed, 16 hex; "" when unknown */
     char hash[16];            /* "SHA256", ... */
     int64_t created_at;
-} crypto_signature_t;
+} openpgp_signature_t;
 
-typedef struct crypto_verify_result {
-    crypto_signature_t *signatures; /* malloc'd */
+typedef struct openpgp_verify_result {
+    openpgp_signature_t *signatures; /* malloc'd */
     size_t count;
-} crypto_verify_result_t;
+} openpgp_verify_result_t;
 
-void crypto_verify_result_clear(crypto_verify_result_t *result);
+void openpgp_verify_result_clear(openpgp_verify_result_t *result);
 
-typedef enum crypto_decrypt_status {
-    CRYPTO_DECRYPT_OK = 0,
-    CRYPTO_DECRYPT_NO_KEY,        /* no private key in the store for any recipient */
-    CRYPTO_DECRYPT_INTEGRITY,     /* no MDC/AEAD, or its check failed: every byte discarded */
-    CRYPTO_DECRYPT_TOO_LARGE,     /* the plaintext would exceed the cap */
-    CRYPTO_DECRYPT_MALFORMED,     /* not an OpenPGP message */
-    CRYPTO_DECRYPT_UNSUPPORTED,   /* an algorithm librnp refuses */
-} crypto_decrypt_status_t;
+typedef enum openpgp_decrypt_status {
+    OPENPGP_DECRYPT_OK = 0,
+    OPENPGP_DECRYPT_NO_KEY,        /* no private key in the store for any recipient */
+    OPENPGP_DECRYPT_INTEGRITY,     /* no MDC/AEAD, or its check failed: every byte discarded */
+    OPENPGP_DECRYPT_TOO_LARGE,     /* the plaintext would exceed the cap */
+    OPENPGP_DECRYPT_MALFORMED,     /* not an OpenPGP message */
+    OPENPGP_DECRYPT_UNSUPPORTED,   /* an algorithm librnp refuses */
+} openpgp_decrypt_status_t;
 
-typedef struct crypto_decrypt_result {
-    crypto_decrypt_status_t status;
+typedef struct openpgp_decrypt_result {
+    openpgp_decrypt_status_t status;
     uint8_t *plaintext;       /* only when OK; NUL-terminated; release with seal_free() */
     size_t size;
     char key_fingerprint[PGPDESK_FINGERPRINT_SIZE]; /* primary key whose subkey decrypted */
     char cipher[16];          /* "AES256", ... */
     char protection[16];      /* "cfb-mdc", "aead-ocb", "aead-eax" */
-    crypto_verify_result_t verify; /* signatures inside a signed+encrypted message */
-} crypto_decrypt_result_t;
+    openpgp_verify_result_t verify; /* signatures inside a signed+encrypted message */
+} openpgp_decrypt_result_t;
 
-void crypto_decrypt_result_clear(crypto_decrypt_result_t *result);
+void openpgp_decrypt_result_clear(openpgp_decrypt_result_t *result);
 
 /* A detached signature over data, ASCII-armored, by the signing-capable (sub)key of the
  * primary key signer_fpr (its private key must be in ring). The hash is SHA-256 or stronger,
  * never SHA-1/MD5. sig: malloc'd, NUL-terminated; caller frees. micalg: "pgp-sha256" or
  * "pgp-sha512", static. */
-pgpdesk_status_t crypto_sign_detached(crypto_keyring_t *ring, const char *signer_fpr,
+pgpdesk_status_t openpgp_sign_detached(openpgp_keyring_t *ring, const char *signer_fpr,
                                       const uint8_t *data, size_t size, uint8_t **sig,
                                       size_t *sig_size, const char **micalg);
 
@@ -134,7 +138,7 @@ pgpdesk_status_t crypto_sign_detached(crypto_keyring_t *ring, const char *signer
  * as an ASCII-armored OpenPGP message: AES-256, integrity-protected (SEIPD v1 with MDC, which
  * gpg 2.2 reads). With signer_fpr (not NULL) the message is also signed in the same pass.
  * out: malloc'd, NUL-terminated; caller frees. */
-pgpdesk_status_t crypto_encrypt(crypto_keyring_t *ring, const char *const *recipient_fprs,
+pgpdesk_status_t openpgp_encrypt(openpgp_keyring_t *ring, const char *const *recipient_fprs,
                                 size_t recipient_count, const char *signer_fpr,
                                 const uint8_t *data, size_t size, uint8_t **out,
                                 size_t *out_size);
@@ -142,21 +146,21 @@ pgpdesk_status_t crypto_encrypt(crypto_keyring_t *ring, const char *const *recip
 /* Decrypts (and verifies signatures inside) an OpenPGP message, armored or binary. The
  * plaintext goes to a private buffer capped at cap bytes and reaches result only when the
  * whole message decrypted and its integrity check passed. Returns SUCCESS with the outcome in
- * result->status; result: caller clears with crypto_decrypt_result_clear(). */
-pgpdesk_status_t crypto_decrypt(crypto_keyring_t *ring, const uint8_t *data, size_t size,
-                                size_t cap, crypto_decrypt_result_t *result);
+ * result->status; result: caller clears with openpgp_decrypt_result_clear(). */
+pgpdesk_status_t openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size,
+                                size_t cap, openpgp_decrypt_result_t *result);
 
 /* Verifies a detached signature (armored or binary) over data. result: one entry per
  * signature; caller clears it. A signature that cannot be parsed gives one MALFORMED entry. */
-pgpdesk_status_t crypto_verify_detached(crypto_keyring_t *ring, const uint8_t *data,
+pgpdesk_status_t openpgp_verify_detached(openpgp_keyring_t *ring, const uint8_t *data,
                                         size_t size, const uint8_t *sig, size_t sig_size,
-                                        crypto_verify_result_t *result);
+                                        openpgp_verify_result_t *result);
 
 /* Verifies a signed, unencrypted OpenPGP message or cleartext-signed text and returns the
  * signed content (capped at cap). content: malloc'd, NUL-terminated; caller frees.
  * MALFORMED entry and no content when it is not one. */
-pgpdesk_status_t crypto_verify_inline(crypto_keyring_t *ring, const uint8_t *data, size_t size,
+pgpdesk_status_t openpgp_verify_inline(openpgp_keyring_t *ring, const uint8_t *data, size_t size,
                                       size_t cap, uint8_t **content, size_t *content_size,
-                                      crypto_verify_result_t *result);
+                                      openpgp_verify_result_t *result);
 
 #endif

@@ -7,7 +7,7 @@
 #include "seal.h"
 #include "store.h"
 
-struct crypto_keyring;
+struct openpgp_keyring;
 
 struct pgpdesk {
     store_t *store;
@@ -20,12 +20,12 @@ struct pgpdesk {
 
 /* A keyring that fetches stored keys on demand while librnp works: public keys by key id or
  * fingerprint (to verify, to encrypt), private keys with their unsealed passphrase (to sign,
- * to decrypt). out: caller destroys with crypto_keyring_destroy(). */
-pgpdesk_status_t keystore_ring_create(pgpdesk_t *pd, struct crypto_keyring **out);
+ * to decrypt). out: caller destroys with openpgp_keyring_destroy(). */
+pgpdesk_status_t keystore_ring_create(pgpdesk_t *pd, struct openpgp_keyring **out);
 
 /* Loads the stored key fpr into ring: its public part, and with secret its private part and
  * passphrase. KEY_NOT_FOUND / NOT_PRIVATE_KEY when the store lacks it. */
-pgpdesk_status_t keystore_ring_load(pgpdesk_t *pd, struct crypto_keyring *ring, const char *fpr,
+pgpdesk_status_t keystore_ring_load(pgpdesk_t *pd, struct openpgp_keyring *ring, const char *fpr,
                                     bool secret);
 
 /* ---------------------------------------------------------------- articles and the log */
@@ -92,5 +92,11 @@ bool pd_strv_push(char ***v, size_t *n, const char *s);
 void pd_strv_free(char **v, size_t n);
 
 int64_t pd_now(void);
+
+/* Milliseconds of a monotonic clock, for time limits. */
+int64_t pd_monotonic_ms(void);
+
+/* Initializes GMime once per process (thread-safe). */
+void pd_gmime_init(void);
 
 #endif

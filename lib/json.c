@@ -40,3 +40,32 @@ pgpdesk_key_to_json(const pgpdesk_key_t *key)
                      "bits", (int) key->bits,
                      "domain_alias", string_or_null(key->domain_alias));
 }
+
+json_t *
+pgpdesk_article_to_json(const pgpdesk_article_t *a)
+{
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:O}",
+                     "id", (json_int_t) a->id,
+                     "direction", a->direction,
+                     "from", string_or_null(a->from),
+                     "to", string_or_null(a->to),
+                     "cc", string_or_null(a->cc),
+                     "subject", string_or_null(a->subject),
+                     "message_id", string_or_null(a->message_id),
+                     "created_at", time_or_null(a->created_at),
+                     "security", a->security ? a->security : json_null());
+}
+
+json_t *
+pgpdesk_log_entry_to_json(const pgpdesk_log_entry_t *e)
+{
+    return json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:o, s:O}",
+                     "id", (json_int_t) e->id,
+                     "created_at", time_or_null(e->created_at),
+                     "direction", e->direction ? e->direction : "",
+                     "method", e->method ? e->method : "",
+                     "status", e->status ? e->status : "",
+                     "from_to", e->from_to ? e->from_to : "",
+                     "message_id", string_or_null(e->message_id),
+                     "detail", e->detail ? e->detail : json_null());
+}

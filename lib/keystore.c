@@ -37,9 +37,9 @@ unseal_field(pgpdesk_t *pd, const char *fpr, const char *field, const uint8_t *s
 /* Loads a stored key's public part, and its private part unless public_only, into ring. */
 static pgpdesk_status_t
 load_record(pgpdesk_t *pd, const store_key_record_t *rec, bool public_only,
-            crypto_keyring_t *ring)
+            openpgp_keyring_t *ring)
 {
-    pgpdesk_status_t st = crypto_keyring_load(ring, rec->public_key, rec->public_key_size);
+    pgpdesk_status_t st = openpgp_keyring_load(ring, rec->public_key, rec->public_key_size);
     if (st || public_only || !rec->secret_sealed)
         return st;
     uint8_t *secret = NULL;
@@ -47,9 +47,78 @@ load_record(pgpdesk_t *pd, const store_key_record_t *rec, bool public_only,
     st = unseal_field(pd, rec->info.fingerprint, "secret_key", rec->secret_sealed,
                       rec->secret_sealed_size, &secret, &size);
     if (!st)
-        st = crypto_keyring_load(ring, secret, size);
+        st = openpgp_keyring_load(ring, secret, size);
     seal_free(secret, size);
     return st;
+}
+
+/* Records a store failure on the handle, with the database's words for DATABASE_ERROR. */
+static pgpdesk_status_t
+store_status(pgpdesk_t *pd, pgpdesk_status_t st)
+{
+    if (st == PGPDESK_STATUS_DATABASE_ERROR)
+        return pd_fail(pd, st, "%s", pd->store->errmsg);
+    return st ? pd_fail(pd, st, NULL) : st;
+}
+
+/* Loads a stored record into ring; with secret also its private part and passphrase. */
+static pgpdesk_status_t
+load_for_use(pgpdesk_t *pd, const store_key_record_t *rec, bool secret, openpgp_keyring_t *ring)
+{
+    if (secret && !rec->secret_sealed)
+        return PGPDESK_STATUS_NOT_PRIVATE_KEY;
+    pgpdesk_status_t st = load_record(pd, rec, !secret, ring);
+    if (st || !secret || !rec->passphrase_sealed)
+        return st;
+    uint8_t *passphrase = NULL;
+    size_t size = 0;
+    st = unseal_field(pd, rec->info.fingerprint, "passphrase", rec->passphrase_sealed,
+                      rec->passphrase_sealed_size, &passphrase, &size);
+    if (!st)
+        st = openpgp_keyring_set_passphrase(ring, rec->info.fingerprint, (const char *) passphrase);
+    seal_free(passphrase, size);
+    return st;
+}
+
+/* librnp asks for a key by id while it works: load every stored key that has it. */
+static void
+fetch_from_store(void *ctx, openpgp_keyring_t *ring, const char *id_type, const char *id,
+                 bool secret)
+{
+    pgpdesk_t *pd = ctx;
+    if (strcmp(id_type, "keyid") != 0 && strcmp(id_type, "fingerprint") != 0)
+        return;
+    store_key_record_t *recs = NULL;
+    size_t count = 0;
+    if (pd->store->ops->key_find_by_id(pd->store, id, &recs, &count))
+        return;
+    for (size_t i = 0; i < count; i++) {
+        load_for_use(pd, &recs[i], secret && recs[i].secret_sealed, ring);
+        store_key_record_clear(&recs[i]);
+    }
+    free(recs);
+}
+
+pgpdesk_status_t
+keystore_ring_create(pgpdesk_t *pd, openpgp_keyring_t **out)
+{
+    pgpdesk_status_t st = openpgp_keyring_create(out);
+    if (st)
+        return pd_fail(pd, st, NULL);
+    openpgp_keyring_set_fetch(*out, fetch_from_store, pd);
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+pgpdesk_status_t
+keystore_ring_load(pgpdesk_t *pd, openpgp_keyring_t *ring, const char *fpr, bool secret)
+{
+    store_key_record_t rec;
+    pgpdesk_status_t st = pd->store->ops->key_get(pd->store, fpr, &rec);
+    if (st)
+        return store_status(pd, st);
+    st = load_for_use(pd, &rec, secret, ring);
+    store_key_record_clear(&rec);
+    return st ? pd_fail(pd, st, NULL) : st;
 }
 
 /* ---------------------------------------------------------------- records to keys */
@@ -127,25 +196,25 @@ incoming_key_clear(incoming_key_t *in)
 
 /* Takes the key out of the parsed input and checks its passphrase. */
 static pgpdesk_status_t
-take_incoming(crypto_keyring_t *parsed, const char *fpr, const pgpdesk_import_options_t *opts,
+take_incoming(openpgp_keyring_t *parsed, const char *fpr, const pgpdesk_import_options_t *opts,
               incoming_key_t *in)
 {
-    crypto_key_facts_t facts;
-    pgpdesk_status_t st = crypto_key_facts(parsed, fpr, &facts);
+    openpgp_key_facts_t facts;
+    pgpdesk_status_t st = openpgp_key_facts(parsed, fpr, &facts);
     if (st)
         return st;
     bool secret = facts.secret;
     in->protected_secret = facts.protected_secret;
-    crypto_key_facts_clear(&facts);
+    openpgp_key_facts_clear(&facts);
     if (secret && in->protected_secret) {
         if (!opts->passphrase || !*opts->passphrase)
             return PGPDESK_STATUS_PASSPHRASE_MISSING;
-        if ((st = crypto_key_check_passphrase(parsed, fpr, opts->passphrase)))
+        if ((st = openpgp_key_check_passphrase(parsed, fpr, opts->passphrase)))
             return st;
     }
-    st = crypto_key_export(parsed, fpr, false, false, &in->public_key, &in->public_size);
+    st = openpgp_key_export(parsed, fpr, false, false, &in->public_key, &in->public_size);
     if (!st && secret)
-        st = crypto_key_export(parsed, fpr, true, false, &in->secret_key, &in->secret_size);
+        st = openpgp_key_export(parsed, fpr, true, false, &in->secret_key, &in->secret_size);
     return st;
 }
 
@@ -156,7 +225,7 @@ same_bytes(const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
 }
 
 static pgpdesk_status_t
-check_limits(const crypto_key_facts_t *facts)
+check_limits(const openpgp_key_facts_t *facts)
 {
     if (facts->all_user_id_count > PGPDESK_USER_IDS_MAX)
         return PGPDESK_STATUS_TOO_MANY_USER_IDS;
@@ -191,7 +260,7 @@ is_news(pgpdesk_t *pd, const store_key_record_t *old, const uint8_t *public_key,
 
 /* Fills rec (fingerprint already set) from the merged keyring and seals its secrets. */
 static pgpdesk_status_t
-build_record(pgpdesk_t *pd, crypto_keyring_t *merged, const crypto_key_facts_t *facts,
+build_record(pgpdesk_t *pd, openpgp_keyring_t *merged, const openpgp_key_facts_t *facts,
              const incoming_key_t *in, const store_key_record_t *old,
              const pgpdesk_import_options_t *opts, store_key_record_t *rec)
 {
@@ -219,15 +288,21 @@ build_record(pgpdesk_t *pd, crypto_keyring_t *merged, const crypto_key_facts_t *
     k->bits = facts->bits;
     rec->sign_until = facts->sign_until;
     rec->encrypt_until = facts->encrypt_until;
+    rec->fingerprints = malloc(facts->fingerprint_count * sizeof *rec->fingerprints + 1);
+    if (!rec->fingerprints)
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    memcpy(rec->fingerprints, facts->fingerprints,
+           facts->fingerprint_count * sizeof *rec->fingerprints);
+    rec->fingerprint_count = facts->fingerprint_count;
 
     pgpdesk_status_t st =
-        crypto_key_export(merged, fpr, false, false, &rec->public_key, &rec->public_key_size);
+        openpgp_key_export(merged, fpr, false, false, &rec->public_key, &rec->public_key_size);
     if (st || !facts->secret)
         return st;
 
     uint8_t *secret = NULL;
     size_t secret_size = 0;
-    if ((st = crypto_key_export(merged, fpr, true, false, &secret, &secret_size)))
+    if ((st = openpgp_key_export(merged, fpr, true, false, &secret, &secret_size)))
         return st;
     st = seal_field(pd, fpr, "secret_key", secret, secret_size, &rec->secret_sealed,
                     &rec->secret_sealed_size);
@@ -255,25 +330,25 @@ store_merged(pgpdesk_t *pd, const char *fpr, const incoming_key_t *in,
 {
     store_t *store = pd->store;
     store_key_record_t old = {0}, rec = {0};
-    crypto_keyring_t *merged = NULL;
-    crypto_key_facts_t facts = {0};
+    openpgp_keyring_t *merged = NULL;
+    openpgp_key_facts_t facts = {0};
     pgpdesk_status_t st = store->ops->key_get(store, fpr, &old);
     bool found = st == PGPDESK_STATUS_SUCCESS;
     if (st == PGPDESK_STATUS_KEY_NOT_FOUND)
         st = PGPDESK_STATUS_SUCCESS;
     if (!st)
-        st = crypto_keyring_create(&merged);
+        st = openpgp_keyring_create(&merged);
     /* A new private part replaces the stored one; otherwise the stored one is kept. */
     if (!st && found)
         st = load_record(pd, &old, in->secret_key != NULL, merged);
     if (!st)
-        st = crypto_keyring_load(merged, in->public_key, in->public_size);
+        st = openpgp_keyring_load(merged, in->public_key, in->public_size);
     if (!st && in->secret_key)
-        st = crypto_keyring_load(merged, in->secret_key, in->secret_size);
+        st = openpgp_keyring_load(merged, in->secret_key, in->secret_size);
     if (!st)
-        st = crypto_key_strip_certifications(merged, fpr);
+        st = openpgp_key_strip_certifications(merged, fpr);
     if (!st)
-        st = crypto_key_facts(merged, fpr, &facts);
+        st = openpgp_key_facts(merged, fpr, &facts);
     if (!st)
         st = check_limits(&facts);
     snprintf(rec.info.fingerprint, sizeof rec.info.fingerprint, "%s", fpr);
@@ -298,15 +373,15 @@ store_merged(pgpdesk_t *pd, const char *fpr, const incoming_key_t *in,
         item->action = found ? PGPDESK_IMPORT_UPDATED : PGPDESK_IMPORT_ADDED;
         item->unprotected_secret = in->secret_key && !in->protected_secret;
     }
-    crypto_key_facts_clear(&facts);
-    crypto_keyring_destroy(merged);
+    openpgp_key_facts_clear(&facts);
+    openpgp_keyring_destroy(merged);
     store_key_record_clear(&old);
     store_key_record_clear(&rec);
     return st;
 }
 
 static pgpdesk_status_t
-import_one(pgpdesk_t *pd, crypto_keyring_t *parsed, const char *fpr,
+import_one(pgpdesk_t *pd, openpgp_keyring_t *parsed, const char *fpr,
            const pgpdesk_import_options_t *opts, pgpdesk_import_item_t *item)
 {
     incoming_key_t in = {0};
@@ -332,7 +407,7 @@ pgpdesk_keystore_import(pgpdesk_t *pd, const void *data, size_t size,
         return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
     if (size > PGPDESK_KEY_INPUT_MAX)
         return pd_fail(pd, PGPDESK_STATUS_INPUT_TOO_LARGE, NULL);
-    if (opts.armored_only && !crypto_data_is_armored(data, size))
+    if (opts.armored_only && !openpgp_data_is_armored(data, size))
         return pd_fail(pd, PGPDESK_STATUS_NOT_ARMORED, NULL);
     char *alias = NULL;
     if (opts.domain_alias && *opts.domain_alias) {
@@ -344,15 +419,15 @@ pgpdesk_keystore_import(pgpdesk_t *pd, const void *data, size_t size,
     }
     opts.domain_alias = alias;
 
-    crypto_keyring_t *parsed = NULL;
+    openpgp_keyring_t *parsed = NULL;
     char (*fprs)[PGPDESK_FINGERPRINT_SIZE] = NULL;
     size_t count = 0;
     pgpdesk_import_report_t *rep = NULL;
-    pgpdesk_status_t st = crypto_keyring_create(&parsed);
+    pgpdesk_status_t st = openpgp_keyring_create(&parsed);
     if (!st)
-        st = crypto_keyring_load(parsed, data, size);
+        st = openpgp_keyring_load(parsed, data, size);
     if (!st)
-        st = crypto_keyring_primaries(parsed, &fprs, &count);
+        st = openpgp_keyring_primaries(parsed, &fprs, &count);
     if (!st && (!(rep = calloc(1, sizeof *rep)) || !(rep->items = calloc(count, sizeof *rep->items))))
         st = PGPDESK_STATUS_OUT_OF_MEMORY;
     pgpdesk_status_t first_failure = st;
@@ -367,7 +442,7 @@ pgpdesk_keystore_import(pgpdesk_t *pd, const void *data, size_t size,
     }
     free(fprs);
     free(alias);
-    crypto_keyring_destroy(parsed);
+    openpgp_keyring_destroy(parsed);
     if (rep && (!report || rep->count == 0)) {
         pgpdesk_import_report_destroy(rep);
         rep = NULL;
@@ -387,14 +462,6 @@ normalize_or_fail(pgpdesk_t *pd, const char *fingerprint, char fpr[PGPDESK_FINGE
     if (!pd_normalize_fingerprint(fingerprint, fpr))
         return pd_fail(pd, PGPDESK_STATUS_KEY_NOT_FOUND, NULL);
     return PGPDESK_STATUS_SUCCESS;
-}
-
-static pgpdesk_status_t
-store_status(pgpdesk_t *pd, pgpdesk_status_t st)
-{
-    if (st == PGPDESK_STATUS_DATABASE_ERROR)
-        return pd_fail(pd, st, "%s", pd->store->errmsg);
-    return st ? pd_fail(pd, st, NULL) : st;
 }
 
 pgpdesk_status_t
@@ -507,7 +574,7 @@ pgpdesk_keystore_export(pgpdesk_t *pd, const char *fingerprint, bool secret, cha
 {
     char fpr[PGPDESK_FINGERPRINT_SIZE];
     store_key_record_t rec = {0};
-    crypto_keyring_t *ring = NULL;
+    openpgp_keyring_t *ring = NULL;
     uint8_t *out = NULL;
     size_t out_size = 0;
     pgpdesk_status_t st = normalize_or_fail(pd, fingerprint, fpr);
@@ -516,12 +583,12 @@ pgpdesk_keystore_export(pgpdesk_t *pd, const char *fingerprint, bool secret, cha
     if (!st && secret && !rec.secret_sealed)
         st = PGPDESK_STATUS_NOT_PRIVATE_KEY;
     if (!st)
-        st = crypto_keyring_create(&ring);
+        st = openpgp_keyring_create(&ring);
     if (!st)
         st = load_record(pd, &rec, !secret, ring);
     if (!st)
-        st = crypto_key_export(ring, fpr, secret, true, &out, &out_size);
-    crypto_keyring_destroy(ring);
+        st = openpgp_key_export(ring, fpr, secret, true, &out, &out_size);
+    openpgp_keyring_destroy(ring);
     store_key_record_clear(&rec);
     if (st)
         return pd->errmsg[0] && st == PGPDESK_STATUS_DATABASE_ERROR ? st : pd_fail(pd, st, NULL);

@@ -3,6 +3,7 @@
  * The master key lives in a file beside the database (mode 0600), never in it. The database
  * holds a check value sealed under it, so a missing or foreign master key is refused before
  * anything is read or written with it. */
+#include "crypto.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -119,10 +120,19 @@ pgpdesk_open(const char *db_path, const char *master_key_path, pgpdesk_t **out, 
         return PGPDESK_STATUS_INVALID_ARGUMENT;
     if (!seal_init())
         return PGPDESK_STATUS_CRYPTO_ERROR;
+    openpgp_init();
     pgpdesk_t *pd = calloc(1, sizeof *pd);
     if (!pd)
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     pd->master_key = sodium_malloc(SEAL_KEY_SIZE);
+    pd->limits = (pgpdesk_limits_t){
+        .decrypt_cap = 64u << 20,
+        .time_limit_ms = 10000,
+        .max_message_size = 64u << 20,
+        .max_mime_depth = 16,
+        .max_mime_parts = 1000,
+        .log_retention_days = 30,
+    };
     char *default_path = NULL;
     if (!master_key_path && asprintf(&default_path, "%s.key", db_path) < 0)
         default_path = NULL;
@@ -161,4 +171,16 @@ const char *
 pgpdesk_errmsg(const pgpdesk_t *pd)
 {
     return pd && pd->errmsg[0] ? pd->errmsg : "";
+}
+
+void
+pgpdesk_get_limits(const pgpdesk_t *pd, pgpdesk_limits_t *limits)
+{
+    *limits = pd->limits;
+}
+
+void
+pgpdesk_set_limits(pgpdesk_t *pd, const pgpdesk_limits_t *limits)
+{
+    pd->limits = *limits;
 }

@@ -46,6 +46,28 @@ pgpdesk_status_to_string(pgpdesk_status_t status)
         return "The domain alias is not a valid domain name.";
     case PGPDESK_STATUS_SCHEMA_TOO_NEW:
         return "The database was written by a newer pgpdesk.";
+    case PGPDESK_STATUS_NO_SENDER_KEY:
+        return "The PGP key of the sender was not found.";
+    case PGPDESK_STATUS_SENDER_KEY_EXPIRED:
+        return "The PGP key of the sender was found, but has expired.";
+    case PGPDESK_STATUS_NO_RECIPIENT_KEY:
+        return "The PGP key of a recipient was not found.";
+    case PGPDESK_STATUS_RECIPIENT_KEY_EXPIRED:
+        return "The PGP key of a recipient was found, but has expired.";
+    case PGPDESK_STATUS_NO_RECIPIENT:
+        return "There was no recipient found.";
+    case PGPDESK_STATUS_MALFORMED_MESSAGE:
+        return "The message could not be parsed.";
+    case PGPDESK_STATUS_MESSAGE_TOO_LARGE:
+        return "The message is larger than the configured limit.";
+    case PGPDESK_STATUS_TIMEOUT:
+        return "Processing the message took longer than the configured time limit.";
+    case PGPDESK_STATUS_ARTICLE_NOT_FOUND:
+        return "The article could not be found.";
+    case PGPDESK_STATUS_KEY_REVOKED:
+        return "The PGP key has been revoked.";
+    case PGPDESK_STATUS_NO_SENDER:
+        return "The message needs exactly one From address.";
     }
     return "Unknown error.";
 }

@@ -38,7 +38,37 @@ static const char *const migrations[] = {
     "  key_id INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,"
     "  email TEXT NOT NULL,"
     "  PRIMARY KEY (key_id, email));"
-    "CREATE INDEX key_emails_email ON key_emails (email);",
+    "CREATE INDEX key_emails_email ON key_emails (email);"
+    "CREATE TABLE key_fingerprints ("
+    "  key_id INTEGER NOT NULL REFERENCES keys (id) ON DELETE CASCADE,"
+    "  fingerprint TEXT NOT NULL,"
+    "  keyid TEXT NOT NULL,"
+    "  PRIMARY KEY (key_id, fingerprint));"
+    "CREATE INDEX key_fingerprints_fingerprint ON key_fingerprints (fingerprint);"
+    "CREATE INDEX key_fingerprints_keyid ON key_fingerprints (keyid);"
+    "CREATE TABLE articles ("
+    "  id INTEGER PRIMARY KEY,"
+    "  direction TEXT NOT NULL,"
+    "  raw BLOB NOT NULL,"
+    "  mime BLOB,"
+    "  from_addr TEXT,"
+    "  to_addr TEXT,"
+    "  cc_addr TEXT,"
+    "  subject TEXT,"
+    "  message_id TEXT,"
+    "  security TEXT,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE INDEX articles_message_id ON articles (message_id);"
+    "CREATE TABLE logs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  created_at BIGINT NOT NULL,"
+    "  direction TEXT NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  from_to TEXT NOT NULL,"
+    "  message_id TEXT,"
+    "  detail TEXT NOT NULL);"
+    "CREATE INDEX logs_created_at ON logs (created_at);",
 };
 
 #define SCHEMA_VERSION ((int) (sizeof migrations / sizeof migrations[0]))
@@ -252,27 +282,44 @@ bind_blob_or_null(sqlite3_stmt *stmt, int i, const uint8_t *blob, size_t size)
         sqlite3_bind_null(stmt, i);
 }
 
+/* Replaces the rows of an index table (key_emails, key_fingerprints) for one key. */
 static pgpdesk_status_t
-put_emails(sqlite_store_t *s, const pgpdesk_key_t *k)
+put_index(sqlite_store_t *s, int64_t key_id, const char *delete_sql, const char *insert_sql,
+          const char *(*value)(const store_key_record_t *, size_t), size_t count,
+          const store_key_record_t *rec)
 {
     sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s, "DELETE FROM key_emails WHERE key_id = ?", &stmt);
+    pgpdesk_status_t st = prepare(s, delete_sql, &stmt);
     if (st)
         return st;
-    sqlite3_bind_int64(stmt, 1, k->id);
-    if ((st = step_done(s, stmt)))
+    sqlite3_bind_int64(stmt, 1, key_id);
+    if ((st = step_done(s, stmt)) || (st = prepare(s, insert_sql, &stmt)))
         return st;
-    if ((st = prepare(s, "INSERT INTO key_emails (key_id, email) VALUES (?, ?)", &stmt)))
-        return st;
-    for (size_t i = 0; i < k->email_count && !st; i++) {
-        sqlite3_bind_int64(stmt, 1, k->id);
-        sqlite3_bind_text(stmt, 2, k->emails[i], -1, SQLITE_STATIC);
+    for (size_t i = 0; i < count && !st; i++) {
+        const char *v = value(rec, i);
+        sqlite3_bind_int64(stmt, 1, key_id);
+        sqlite3_bind_text(stmt, 2, v, -1, SQLITE_STATIC);
+        /* a v4 key id is the low 64 bits of the fingerprint */
+        if (sqlite3_bind_parameter_count(stmt) == 3)
+            sqlite3_bind_text(stmt, 3, v + strlen(v) - 16, -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) != SQLITE_DONE)
             st = db_error(s);
         sqlite3_reset(stmt);
     }
     sqlite3_finalize(stmt);
     return st;
+}
+
+static const char *
+email_at(const store_key_record_t *rec, size_t i)
+{
+    return rec->info.emails[i];
+}
+
+static const char *
+fingerprint_at(const store_key_record_t *rec, size_t i)
+{
+    return rec->fingerprints[i];
 }
 
 static pgpdesk_status_t
@@ -332,7 +379,15 @@ sqlite_key_put(store_t *store, store_key_record_t *rec)
         st = db_error(s);
     sqlite3_finalize(stmt);
     free(uids_text);
-    return st ? st : put_emails(s, k);
+    if (!st)
+        st = put_index(s, k->id, "DELETE FROM key_emails WHERE key_id = ?",
+                       "INSERT INTO key_emails (key_id, email) VALUES (?, ?)", email_at,
+                       k->email_count, rec);
+    if (!st && rec->fingerprint_count)
+        st = put_index(s, k->id, "DELETE FROM key_fingerprints WHERE key_id = ?",
+                       "INSERT INTO key_fingerprints (key_id, fingerprint, keyid) VALUES (?, ?, ?)",
+                       fingerprint_at, rec->fingerprint_count, rec);
+    return st;
 }
 
 static pgpdesk_status_t
@@ -349,29 +404,18 @@ sqlite_key_delete(store_t *store, const char *fpr)
     return sqlite3_changes(s->db) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_KEY_NOT_FOUND;
 }
 
+/* Steps a prepared key query to its end, collecting the rows; finalizes stmt. */
 static pgpdesk_status_t
-sqlite_key_list(store_t *store, const char *email, store_key_record_t **recs, size_t *count)
+collect_keys(sqlite_store_t *s, sqlite3_stmt *stmt, bool material, store_key_record_t **recs,
+             size_t *count)
 {
-    sqlite_store_t *s = (sqlite_store_t *) store;
-    sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s, email
-        ? "SELECT " KEY_COLUMNS " FROM keys k WHERE k.id IN"
-          " (SELECT key_id FROM key_emails WHERE email = ?) OR k.domain_alias = ?"
-          " ORDER BY k.created_at DESC, k.id DESC"
-        : "SELECT " KEY_COLUMNS " FROM keys k ORDER BY k.created_at DESC, k.id DESC", &stmt);
-    if (st)
-        return st;
-    if (email) {
-        sqlite3_bind_text(stmt, 1, email, -1, SQLITE_STATIC);
-        const char *domain = pd_email_domain(email);
-        sqlite3_bind_text(stmt, 2, domain ? domain : "", -1, SQLITE_STATIC);
-    }
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
     store_key_record_t *list = NULL;
     size_t n = 0;
     int rc;
     while (!st && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         store_key_record_t *grown = realloc(list, (n + 1) * sizeof *list);
-        if (!grown || !read_key_row(stmt, false, &grown[n])) {
+        if (!grown || !read_key_row(stmt, material, &grown[n])) {
             list = grown ? grown : list;
             st = PGPDESK_STATUS_OUT_OF_MEMORY;
             break;
@@ -393,6 +437,226 @@ sqlite_key_list(store_t *store, const char *email, store_key_record_t **recs, si
     return PGPDESK_STATUS_SUCCESS;
 }
 
+static pgpdesk_status_t
+sqlite_key_list(store_t *store, const char *email, store_key_record_t **recs, size_t *count)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, email
+        ? "SELECT " KEY_COLUMNS " FROM keys k WHERE k.id IN"
+          " (SELECT key_id FROM key_emails WHERE email = ?) OR k.domain_alias = ?"
+          " ORDER BY k.created_at DESC, k.id DESC"
+        : "SELECT " KEY_COLUMNS " FROM keys k ORDER BY k.created_at DESC, k.id DESC", &stmt);
+    if (st)
+        return st;
+    if (email) {
+        sqlite3_bind_text(stmt, 1, email, -1, SQLITE_STATIC);
+        const char *domain = pd_email_domain(email);
+        sqlite3_bind_text(stmt, 2, domain ? domain : "", -1, SQLITE_STATIC);
+    }
+    return collect_keys(s, stmt, false, recs, count);
+}
+
+static pgpdesk_status_t
+sqlite_key_find_by_id(store_t *store, const char *id, store_key_record_t **recs, size_t *count)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "SELECT " KEY_COLUMNS KEY_MATERIAL_COLUMNS " FROM keys k WHERE k.id IN"
+        " (SELECT key_id FROM key_fingerprints WHERE fingerprint = ? OR keyid = ?)"
+        " ORDER BY k.created_at DESC, k.id DESC", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+    return collect_keys(s, stmt, true, recs, count);
+}
+
+/* ---------------------------------------------------------------- articles */
+
+static void
+bind_text_or_null(sqlite3_stmt *stmt, int i, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(stmt, i, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, i);
+}
+
+static pgpdesk_status_t
+sqlite_article_insert(store_t *store, const char *direction, const void *raw, size_t size,
+                      int64_t created_at, int64_t *id)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "INSERT INTO articles (direction, raw, created_at) VALUES (?, ?, ?) RETURNING id", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_text(stmt, 1, direction, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(stmt, 2, size ? raw : "", size, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, created_at);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        *id = sqlite3_column_int64(stmt, 0);
+    else
+        st = db_error(s);
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static pgpdesk_status_t
+sqlite_article_update(store_t *store, int64_t id, const uint8_t *mime, size_t mime_size,
+                      const char *from, const char *to, const char *cc, const char *subject,
+                      const char *message_id, const char *security_json)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "UPDATE articles SET mime = ?, from_addr = ?, to_addr = ?, cc_addr = ?, subject = ?,"
+        " message_id = ?, security = ? WHERE id = ?", &stmt);
+    if (st)
+        return st;
+    if (mime)
+        sqlite3_bind_blob64(stmt, 1, mime, mime_size, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, 1);
+    bind_text_or_null(stmt, 2, from);
+    bind_text_or_null(stmt, 3, to);
+    bind_text_or_null(stmt, 4, cc);
+    bind_text_or_null(stmt, 5, subject);
+    bind_text_or_null(stmt, 6, message_id);
+    bind_text_or_null(stmt, 7, security_json);
+    sqlite3_bind_int64(stmt, 8, id);
+    if ((st = step_done(s, stmt)))
+        return st;
+    return sqlite3_changes(s->db) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_ARTICLE_NOT_FOUND;
+}
+
+static pgpdesk_status_t
+sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "SELECT id, direction, raw, mime, from_addr, to_addr, cc_addr, subject, message_id,"
+        " security, created_at FROM articles WHERE id = ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        st = rc == SQLITE_DONE ? PGPDESK_STATUS_ARTICLE_NOT_FOUND : db_error(s);
+        sqlite3_finalize(stmt);
+        return st;
+    }
+    pgpdesk_article_t *a = calloc(1, sizeof *a);
+    bool ok = a != NULL;
+    if (ok) {
+        a->id = sqlite3_column_int64(stmt, 0);
+        snprintf(a->direction, sizeof a->direction, "%s", sqlite3_column_text(stmt, 1));
+        ok = column_blob(stmt, 2, &a->raw, &a->raw_size) &&
+             column_blob(stmt, 3, &a->mime, &a->mime_size);
+        a->from = column_text(stmt, 4);
+        a->to = column_text(stmt, 5);
+        a->cc = column_text(stmt, 6);
+        a->subject = column_text(stmt, 7);
+        a->message_id = column_text(stmt, 8);
+        const unsigned char *security = sqlite3_column_text(stmt, 9);
+        if (security)
+            a->security = json_loads((const char *) security, 0, NULL);
+        a->created_at = sqlite3_column_int64(stmt, 10);
+    }
+    sqlite3_finalize(stmt);
+    if (!ok) {
+        pgpdesk_article_destroy(a);
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    }
+    *out = a;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- the log */
+
+static pgpdesk_status_t
+sqlite_log_insert(store_t *store, int64_t created_at, const char *direction, const char *method,
+                  const char *status, const char *from_to, const char *message_id,
+                  const char *detail_json)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "INSERT INTO logs (created_at, direction, method, status, from_to, message_id, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, created_at);
+    sqlite3_bind_text(stmt, 2, direction, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, method, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, from_to, -1, SQLITE_STATIC);
+    bind_text_or_null(stmt, 6, message_id);
+    sqlite3_bind_text(stmt, 7, detail_json, -1, SQLITE_STATIC);
+    return step_done(s, stmt);
+}
+
+static pgpdesk_status_t
+sqlite_log_purge(store_t *store, int64_t older_than)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, "DELETE FROM logs WHERE created_at < ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, older_than);
+    return step_done(s, stmt);
+}
+
+static pgpdesk_status_t
+sqlite_log_list(store_t *store, size_t limit, pgpdesk_log_list_t **out)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "SELECT id, created_at, direction, method, status, from_to, message_id, detail"
+        " FROM logs ORDER BY created_at DESC, id DESC LIMIT ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64) limit);
+    pgpdesk_log_list_t *list = calloc(1, sizeof *list);
+    if (!list) {
+        sqlite3_finalize(stmt);
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    }
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        pgpdesk_log_entry_t *grown = realloc(list->entries, (list->count + 1) * sizeof *grown);
+        if (!grown) {
+            st = PGPDESK_STATUS_OUT_OF_MEMORY;
+            break;
+        }
+        list->entries = grown;
+        pgpdesk_log_entry_t *e = &grown[list->count++];
+        e->id = sqlite3_column_int64(stmt, 0);
+        e->created_at = sqlite3_column_int64(stmt, 1);
+        e->direction = column_text(stmt, 2);
+        e->method = column_text(stmt, 3);
+        e->status = column_text(stmt, 4);
+        e->from_to = column_text(stmt, 5);
+        e->message_id = column_text(stmt, 6);
+        e->detail = json_loads((const char *) sqlite3_column_text(stmt, 7), 0, NULL);
+    }
+    if (!st && rc != SQLITE_DONE)
+        st = db_error(s);
+    sqlite3_finalize(stmt);
+    if (st) {
+        pgpdesk_log_list_destroy(list);
+        return st;
+    }
+    *out = list;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
 void
 store_key_record_clear(store_key_record_t *rec)
 {
@@ -407,6 +671,7 @@ store_key_record_clear(store_key_record_t *rec)
     free(rec->public_key);
     free(rec->secret_sealed);
     free(rec->passphrase_sealed);
+    free(rec->fingerprints);
     memset(rec, 0, sizeof *rec);
 }
 
@@ -460,6 +725,13 @@ static const store_ops_t sqlite_ops = {
     .key_put = sqlite_key_put,
     .key_delete = sqlite_key_delete,
     .key_list = sqlite_key_list,
+    .key_find_by_id = sqlite_key_find_by_id,
+    .article_insert = sqlite_article_insert,
+    .article_update = sqlite_article_update,
+    .article_get = sqlite_article_get,
+    .log_insert = sqlite_log_insert,
+    .log_purge = sqlite_log_purge,
+    .log_list = sqlite_log_list,
 };
 
 pgpdesk_status_t

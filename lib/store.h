@@ -11,7 +11,7 @@ typedef struct store store_t;
 /* A key row: the public description plus the material. Secret fields are sealed blobs. */
 typedef struct store_key_record {
     pgpdesk_key_t info;      /* info.expired/can_sign/can_encrypt are derived on read */
-    int64_t sign_until;      /* see crypto_key_facts_t */
+    int64_t sign_until;      /* see openpgp_key_facts_t */
     int64_t encrypt_until;
     uint8_t *public_key;     /* binary transferable public key */
     size_t public_key_size;

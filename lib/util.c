@@ -2,6 +2,8 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <gmime/gmime.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,4 +147,25 @@ pgpdesk_format_time(int64_t t, char buf[21])
     struct tm tm;
     gmtime_r(&tt, &tm);
     strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int64_t
+pd_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+gmime_init_once(void)
+{
+    g_mime_init();
+}
+
+void
+pd_gmime_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, gmime_init_once);
 }

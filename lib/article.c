@@ -1,0 +1,204 @@
+/* article.c - articles (every message in or out, raw bytes first) and the log of crypto
+ * operations ("Recent Logs"), plus the public entry points of incoming processing and retry. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SECONDS_PER_DAY 86400
+
+pgpdesk_status_t
+article_store_raw(pgpdesk_t *pd, const char *direction, const void *raw, size_t size,
+                  int64_t *id)
+{
+    pgpdesk_status_t st =
+        pd->store->ops->article_insert(pd->store, direction, raw, size, pd_now(), id);
+    return st ? pd_fail(pd, st, "%s", pd->store->errmsg) : st;
+}
+
+pgpdesk_status_t
+article_store_fields(pgpdesk_t *pd, int64_t id, const article_fields_t *f)
+{
+    char *security = f->security ? json_dumps(f->security, JSON_COMPACT) : NULL;
+    if (f->security && !security)
+        return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    pgpdesk_status_t st = pd->store->ops->article_update(pd->store, id, f->mime, f->mime_size,
+                                                         f->from, f->to, f->cc, f->subject,
+                                                         f->message_id, security);
+    free(security);
+    if (st == PGPDESK_STATUS_DATABASE_ERROR)
+        return pd_fail(pd, st, "%s", pd->store->errmsg);
+    return st ? pd_fail(pd, st, NULL) : st;
+}
+
+void
+log_write(pgpdesk_t *pd, const char *direction, const char *method, bool success,
+          const char *from, const char *to, const char *message_id, json_t *detail)
+{
+    char *from_to = NULL, *detail_json = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
+    if (asprintf(&from_to, "%s -> %s", from ? from : "", to ? to : "") < 0)
+        from_to = NULL;
+    if (from_to)
+        pd->store->ops->log_insert(pd->store, pd_now(), direction, method,
+                                   success ? "success" : "failed", from_to, message_id,
+                                   detail_json ? detail_json : "{}");
+    free(from_to);
+    free(detail_json);
+}
+
+/* ---------------------------------------------------------------- incoming */
+
+/* One log row for each crypto layer the message had. */
+static void
+log_incoming(pgpdesk_t *pd, const incoming_analysis_t *a)
+{
+    static const char *const methods[][2] = {{"encryption", "encryption"}, {"sign", "sign"}};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *part = json_object_get(a->security, methods[i][0]);
+        const char *status = json_string_value(json_object_get(part, "status"));
+        if (!status || strcmp(status, "none") == 0)
+            continue;
+        log_write(pd, "in", methods[i][1], json_is_true(json_object_get(part, "success")),
+                  a->from, a->to, a->message_id, part);
+    }
+}
+
+static pgpdesk_status_t
+analyze_and_store(pgpdesk_t *pd, int64_t id, const uint8_t *raw, size_t size,
+                  incoming_analysis_t *a)
+{
+    pgpdesk_status_t st = incoming_analyze(pd, raw, size, a);
+    if (st)
+        return pd_fail(pd, st, NULL);
+    article_fields_t fields = {
+        .mime = a->mime, .mime_size = a->mime_size, .from = a->from, .to = a->to, .cc = a->cc,
+        .subject = a->subject, .message_id = a->message_id, .security = a->security};
+    return article_store_fields(pd, id, &fields);
+}
+
+pgpdesk_status_t
+pgpdesk_incoming_process(pgpdesk_t *pd, const void *raw, size_t size, pgpdesk_article_t **out)
+{
+    int64_t id = 0;
+    /* Nothing is ever lost: the raw message is stored before anything else looks at it. */
+    pgpdesk_status_t st = article_store_raw(pd, "in", raw, size, &id);
+    if (st)
+        return st;
+    incoming_analysis_t analysis = {0};
+    st = analyze_and_store(pd, id, raw, size, &analysis);
+    if (!st)
+        log_incoming(pd, &analysis);
+    incoming_analysis_clear(&analysis);
+    if (st)
+        return st;
+    return pgpdesk_article_get(pd, id, out);
+}
+
+static bool
+layer_succeeded(json_t *security, const char *layer)
+{
+    return json_is_true(json_object_get(json_object_get(security, layer), "success"));
+}
+
+/* Better: a layer that failed now succeeds, and none that succeeded fails. */
+static bool
+is_improvement(json_t *before, json_t *after)
+{
+    bool gained = false;
+    static const char *const layers[] = {"encryption", "sign"};
+    for (size_t i = 0; i < 2; i++) {
+        bool was = layer_succeeded(before, layers[i]), is = layer_succeeded(after, layers[i]);
+        if (was && !is)
+            return false;
+        gained = gained || (!was && is);
+    }
+    return gained;
+}
+
+pgpdesk_status_t
+pgpdesk_article_retry(pgpdesk_t *pd, int64_t id, bool *improved, pgpdesk_article_t **out)
+{
+    pgpdesk_article_t *article = NULL;
+    pgpdesk_status_t st = pgpdesk_article_get(pd, id, &article);
+    if (st)
+        return st;
+    if (strcmp(article->direction, "in") != 0) {
+        pgpdesk_article_destroy(article);
+        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT,
+                       "Article %lld is outgoing; only incoming articles can be retried.",
+                       (long long) id);
+    }
+    incoming_analysis_t a = {0};
+    st = incoming_analyze(pd, article->raw, article->raw_size, &a);
+    bool better = !st && is_improvement(article->security, a.security);
+    if (better) {
+        article_fields_t fields = {
+            .mime = a.mime, .mime_size = a.mime_size, .from = a.from, .to = a.to, .cc = a.cc,
+            .subject = a.subject, .message_id = a.message_id, .security = a.security};
+        st = article_store_fields(pd, id, &fields);
+        if (!st)
+            log_incoming(pd, &a);
+    }
+    incoming_analysis_clear(&a);
+    pgpdesk_article_destroy(article);
+    if (st)
+        return pd_fail(pd, st, NULL);
+    if (improved)
+        *improved = better;
+    return pgpdesk_article_get(pd, id, out);
+}
+
+pgpdesk_status_t
+pgpdesk_article_get(pgpdesk_t *pd, int64_t id, pgpdesk_article_t **out)
+{
+    pgpdesk_status_t st = pd->store->ops->article_get(pd->store, id, out);
+    if (st == PGPDESK_STATUS_DATABASE_ERROR)
+        return pd_fail(pd, st, "%s", pd->store->errmsg);
+    return st ? pd_fail(pd, st, NULL) : st;
+}
+
+void
+pgpdesk_article_destroy(pgpdesk_article_t *a)
+{
+    if (!a)
+        return;
+    free(a->raw);
+    free(a->mime);
+    free(a->from);
+    free(a->to);
+    free(a->cc);
+    free(a->subject);
+    free(a->message_id);
+    json_decref(a->security);
+    free(a);
+}
+
+/* ---------------------------------------------------------------- the log */
+
+pgpdesk_status_t
+pgpdesk_log_list(pgpdesk_t *pd, size_t limit, pgpdesk_log_list_t **out)
+{
+    int64_t cutoff = pd_now() - (int64_t) pd->limits.log_retention_days * SECONDS_PER_DAY;
+    pgpdesk_status_t st = pd->store->ops->log_purge(pd->store, cutoff);
+    if (!st)
+        st = pd->store->ops->log_list(pd->store, limit, out);
+    return st ? pd_fail(pd, st, "%s", pd->store->errmsg) : st;
+}
+
+void
+pgpdesk_log_list_destroy(pgpdesk_log_list_t *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++) {
+        pgpdesk_log_entry_t *e = &list->entries[i];
+        free(e->direction);
+        free(e->method);
+        free(e->status);
+        free(e->from_to);
+        free(e->message_id);
+        json_decref(e->detail);
+    }
+    free(list->entries);
+    free(list);
+}

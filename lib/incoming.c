@@ -1,0 +1,863 @@
+/* incoming.c - what an incoming message is, cryptographically, and what an agent may trust.
+ *
+ * A badge is earned only by the crypto layer at the MIME root (or the root of a decrypted
+ * payload): multipart/encrypted, multipart/signed, or a text/plain body that is exactly one
+ * armored block. Crypto anywhere else (Efail wrappers, forwarded mail, several ciphertexts) is
+ * reported as "partial" and neither decrypted into the article nor badged.
+ *
+ * GMime is used to parse only, never to serialize what it parsed: GMime 3.2.13 can loop forever
+ * encoding parameters of a crafted Content-Type. Signed bytes are cut out of the raw message by
+ * the RFC 2046 rules here, and the processed view is assembled from raw bytes. */
+#include "crypto.h"
+#include "internal.h"
+
+#include <gmime/gmime.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---------------------------------------------------------------- the result */
+
+typedef struct analysis_ctx {
+    pgpdesk_t *pd;
+    openpgp_keyring_t *ring;
+    int64_t deadline;           /* pd_monotonic_ms() value after which we give up */
+    json_t *sign;               /* the "sign" object being filled */
+    json_t *encryption;         /* the "encryption" object being filled */
+    char *error;                /* a failure of the message as a whole (malformed, timeout) */
+    const char *signer_from;    /* the From address a signature must match; NULL: not exactly one */
+    GMimeObject *protected_source; /* the authenticated entity carrying protected headers */
+    const uint8_t *view;        /* the entity the article shows (borrowed from raw or plaintext) */
+    size_t view_size;
+    uint8_t *plaintext;         /* owned decrypted payload, released with seal_free() */
+    size_t plaintext_size;
+    GMimeObject *plaintext_root; /* its parse; owned */
+} analysis_ctx_t;
+
+static const char *const sign_comments[][2] = {
+    {"good", "Good signature"},
+    {"bad", "The PGP signature is invalid."},
+    {"no_public_key", "The public PGP key could not be found."},
+    {"expired_key", "The PGP key used for this signature has expired."},
+    {"revoked_key", "The PGP key used for this signature has been revoked."},
+    {"signer_mismatch", "The signature is valid, but it was not made by a key of the From address."},
+    {"weak_algorithm", "The PGP signature uses a weak hash algorithm."},
+    {"partial", "Only part of this message is signed; it is not shown as signed."},
+    {"malformed", "The PGP signature could not be read."},
+};
+
+static const char *const encryption_comments[][2] = {
+    {"decrypted", ""},
+    {"no_private_key", "The private PGP key could not be found."},
+    {"integrity_failure", "The encrypted message failed its integrity check; none of it was kept."},
+    {"too_large", "The decrypted message would exceed the size limit."},
+    {"malformed", "The encrypted part of this PGP email could not be read."},
+    {"unsupported_algorithm", "The message uses an encryption algorithm that is not supported."},
+    {"partial", "Only part of this message is encrypted; it was not decrypted into the article."},
+};
+
+static const char *
+default_comment(const char *const table[][2], size_t n, const char *status)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i][0], status) == 0)
+            return table[i][1];
+    return NULL;
+}
+
+/* Sets a layer's status, its success and comment (the default one when comment is NULL). */
+static void
+set_layer(json_t *layer, const char *status, const char *comment)
+{
+    bool is_sign = json_object_get(layer, "signer_fingerprint") != NULL;
+    if (!comment)
+        comment = is_sign ? default_comment(sign_comments, 9, status)
+                          : default_comment(encryption_comments, 7, status);
+    json_object_set_new(layer, "status", json_string(status));
+    json_object_set_new(layer, "success",
+                        json_boolean(strcmp(status, is_sign ? "good" : "decrypted") == 0));
+    json_object_set_new(layer, "comment", comment ? json_string(comment) : json_null());
+}
+
+static const char *
+layer_status(json_t *layer)
+{
+    return json_string_value(json_object_get(layer, "status"));
+}
+
+/* "partial" never overrides a root-level result, and only fills an empty layer. */
+static void
+mark_partial(json_t *layer)
+{
+    if (strcmp(layer_status(layer), "none") == 0)
+        set_layer(layer, "partial", NULL);
+}
+
+static bool
+out_of_time(analysis_ctx_t *ctx)
+{
+    if (pd_monotonic_ms() <= ctx->deadline)
+        return false;
+    if (!ctx->error)
+        ctx->error = strdup("Processing the message took longer than the time limit.");
+    return true;
+}
+
+/* ---------------------------------------------------------------- raw bytes */
+
+/* Length of the header block of an entity, including the blank line ending it. */
+static size_t
+header_block_size(const uint8_t *data, size_t size)
+{
+    if (size > 0 && data[0] == '\n')
+        return 1;
+    if (size > 1 && data[0] == '\r' && data[1] == '\n')
+        return 2;
+    for (size_t i = 0; i + 1 < size; i++) {
+        if (data[i] != '\n')
+            continue;
+        if (data[i + 1] == '\n')
+            return i + 2;
+        if (i + 2 < size && data[i + 1] == '\r' && data[i + 2] == '\n')
+            return i + 3;
+    }
+    return size;
+}
+
+/* Is the line at p (up to end) a delimiter of boundary ("--boundary", "--boundary--", then
+ * optional white space)? */
+static bool
+is_delimiter(const uint8_t *p, const uint8_t *end, const char *boundary, size_t blen)
+{
+    if ((size_t) (end - p) < blen + 2 || p[0] != '-' || p[1] != '-' ||
+        memcmp(p + 2, boundary, blen) != 0)
+        return false;
+    p += 2 + blen;
+    if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+        p += 2;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    return p == end || *p == '\r' || *p == '\n';
+}
+
+/* The first body part of a multipart entity body, exactly as RFC 2046 delimits it: it starts
+ * after the first delimiter line and ends before the line break preceding the next delimiter
+ * (that line break belongs to the delimiter; blank lines before it belong to the part). */
+static bool
+first_part_bytes(const uint8_t *body, size_t size, const char *boundary, const uint8_t **part,
+                 size_t *part_size)
+{
+    size_t blen = strlen(boundary);
+    const uint8_t *end = body + size, *start = NULL;
+    for (const uint8_t *line = body; line < end;) {
+        const uint8_t *nl = memchr(line, '\n', (size_t) (end - line));
+        const uint8_t *line_end = nl ? nl : end;
+        if (is_delimiter(line, line_end, boundary, blen)) {
+            if (start) {
+                const uint8_t *stop = line;
+                if (stop > start && stop[-1] == '\n')
+                    stop--;
+                if (stop > start && stop[-1] == '\r')
+                    stop--;
+                *part = start;
+                *part_size = (size_t) (stop - start);
+                return true;
+            }
+            start = nl ? nl + 1 : end;
+        }
+        line = nl ? nl + 1 : end;
+    }
+    return false;
+}
+
+/* data with every line ending made CRLF. out: malloc'd; caller frees. */
+static uint8_t *
+to_crlf(const uint8_t *data, size_t size, size_t *out_size)
+{
+    uint8_t *out = malloc(size * 2 + 1);
+    size_t n = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+            out[n++] = '\r';
+        out[n++] = data[i];
+    }
+    *out_size = n;
+    return out;
+}
+
+/* ---------------------------------------------------------------- GMime access */
+
+static bool
+is_type(GMimeObject *obj, const char *type, const char *subtype)
+{
+    GMimeContentType *ct = obj ? g_mime_object_get_content_type(obj) : NULL;
+    return ct && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+static const char *
+ct_param(GMimeObject *obj, const char *name)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    return ct ? g_mime_content_type_get_parameter(ct, name) : NULL;
+}
+
+/* The decoded (transfer-decoded) content of a leaf part. Caller frees with
+ * g_byte_array_free(bytes, TRUE). */
+static GByteArray *
+part_content(GMimeObject *obj)
+{
+    if (!GMIME_IS_PART(obj))
+        return NULL;
+    GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
+    if (!content)
+        return NULL;
+    GMimeStream *mem = g_mime_stream_mem_new();
+    g_mime_data_wrapper_write_to_stream(content, mem);
+    GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE); /* the array is ours now */
+    g_object_unref(mem);
+    return bytes;
+}
+
+static GMimeObject *
+parse_entity(const uint8_t *data, size_t size, bool message, GMimeMessage **msg)
+{
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer((const char *) data, size);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeObject *root = NULL;
+    if (message) {
+        *msg = g_mime_parser_construct_message(parser, NULL);
+        root = *msg ? g_mime_message_get_mime_part(*msg) : NULL;
+    } else {
+        root = g_mime_parser_construct_part(parser, NULL);
+    }
+    g_object_unref(parser);
+    g_object_unref(stream);
+    return root;
+}
+
+/* Counts parts and depth; false when the message exceeds the limits. */
+static bool
+within_limits(GMimeObject *obj, unsigned depth, unsigned *parts, const pgpdesk_limits_t *lim)
+{
+    if (!obj)
+        return true;
+    if (depth > lim->max_mime_depth || ++*parts > lim->max_mime_parts)
+        return false;
+    if (GMIME_IS_MULTIPART(obj)) {
+        GMimeMultipart *mp = GMIME_MULTIPART(obj);
+        int n = g_mime_multipart_get_count(mp);
+        for (int i = 0; i < n; i++)
+            if (!within_limits(g_mime_multipart_get_part(mp, i), depth + 1, parts, lim))
+                return false;
+    } else if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        if (inner && !within_limits(g_mime_message_get_mime_part(inner), depth + 1, parts, lim))
+            return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- signatures */
+
+static const char *
+sig_status_name(openpgp_sig_status_t status)
+{
+    switch (status) {
+    case OPENPGP_SIG_GOOD: return "good";
+    case OPENPGP_SIG_BAD: return "bad";
+    case OPENPGP_SIG_NO_KEY: return "no_public_key";
+    case OPENPGP_SIG_EXPIRED_KEY: return "expired_key";
+    case OPENPGP_SIG_REVOKED_KEY: return "revoked_key";
+    case OPENPGP_SIG_WEAK_HASH: return "weak_algorithm";
+    case OPENPGP_SIG_MALFORMED: return "malformed";
+    }
+    return "malformed";
+}
+
+/* The user id of key fpr whose address is email, or NULL. Caller frees. */
+static char *
+matching_user_id(pgpdesk_t *pd, const char *fpr, const char *email)
+{
+    pgpdesk_key_t *key = NULL;
+    char *uid = NULL;
+    if (!email || pgpdesk_keystore_get(pd, fpr, &key) != PGPDESK_STATUS_SUCCESS)
+        return NULL;
+    for (size_t i = 0; i < key->user_id_count && !uid; i++) {
+        char *addr = pd_email_from_user_id(key->user_ids[i]);
+        if (addr && strcasecmp(addr, email) == 0)
+            uid = strdup(key->user_ids[i]);
+        free(addr);
+    }
+    pgpdesk_key_destroy(key);
+    return uid;
+}
+
+/* Fills the sign layer from verification results: the first good signature wins, else the
+ * first one. A good signature whose key has no valid user id equal to the single From address
+ * is signer_mismatch. */
+static void
+record_signatures(analysis_ctx_t *ctx, const openpgp_verify_result_t *result)
+{
+    if (result->count == 0)
+        return;
+    const openpgp_signature_t *sig = &result->signatures[0];
+    for (size_t i = 0; i < result->count; i++)
+        if (result->signatures[i].status == OPENPGP_SIG_GOOD) {
+            sig = &result->signatures[i];
+            break;
+        }
+    const char *status = sig_status_name(sig->status);
+    char *uid = sig->signer_fingerprint[0]
+                    ? matching_user_id(ctx->pd, sig->signer_fingerprint, ctx->signer_from)
+                    : NULL;
+    if (sig->status == OPENPGP_SIG_GOOD && !uid)
+        status = "signer_mismatch";
+    set_layer(ctx->sign, status, NULL);
+    json_t *layer = ctx->sign;
+    json_object_set_new(layer, "signer_fingerprint",
+                        sig->signer_fingerprint[0] ? json_string(sig->signer_fingerprint)
+                                                   : json_null());
+    json_object_set_new(layer, "signer_uid", uid ? json_string(uid) : json_null());
+    if (sig->created_at) {
+        char when[21];
+        pgpdesk_format_time(sig->created_at, when);
+        json_object_set_new(layer, "signed_at", json_string(when));
+    }
+    json_object_set_new(layer, "hash", sig->hash[0] ? json_string(sig->hash) : json_null());
+    if (!sig->signer_fingerprint[0] && sig->signing_key_id[0])
+        json_object_set_new(layer, "signer_key_id", json_string(sig->signing_key_id));
+    free(uid);
+}
+
+/* multipart/signed at the root of entity (whose bytes, headers included, are data). */
+static void
+process_signed(analysis_ctx_t *ctx, GMimeObject *entity, const uint8_t *data, size_t size)
+{
+    GMimeMultipart *mp = GMIME_MULTIPART(entity);
+    if (g_mime_multipart_get_count(mp) != 2) {
+        set_layer(ctx->sign, "malformed", "This PGP email does not have exactly two body parts "
+                                          "for PGP mails as mandated by RFC 3156.");
+        return;
+    }
+    GMimeObject *sig_part = g_mime_multipart_get_part(mp, 1);
+    if (!is_type(sig_part, "application", "pgp-signature")) {
+        set_layer(ctx->sign, "malformed", "The signature part of this PGP email is missing or "
+                                          "has a wrong content type according to RFC 3156.");
+        return;
+    }
+    const char *boundary = ct_param(entity, "boundary");
+    size_t header = header_block_size(data, size);
+    const uint8_t *signed_part = NULL;
+    size_t signed_size = 0;
+    if (!boundary || !first_part_bytes(data + header, size - header, boundary, &signed_part,
+                                       &signed_size)) {
+        set_layer(ctx->sign, "malformed", NULL);
+        return;
+    }
+    GByteArray *signature = part_content(sig_part);
+    size_t canonical_size = 0;
+    uint8_t *canonical = to_crlf(signed_part, signed_size, &canonical_size);
+    openpgp_verify_result_t result = {0};
+    if (signature && canonical &&
+        openpgp_verify_detached(ctx->ring, canonical, canonical_size, signature->data,
+                               signature->len, &result) == PGPDESK_STATUS_SUCCESS)
+        record_signatures(ctx, &result);
+    else
+        set_layer(ctx->sign, "malformed", NULL);
+    openpgp_verify_result_clear(&result);
+    free(canonical);
+    if (signature)
+        g_byte_array_free(signature, TRUE);
+    ctx->view = signed_part;
+    ctx->view_size = signed_size;
+    if (strcmp(layer_status(ctx->sign), "good") == 0)
+        ctx->protected_source = g_mime_multipart_get_part(mp, 0);
+}
+
+/* ---------------------------------------------------------------- decryption */
+
+static const char *
+decrypt_status_name(openpgp_decrypt_status_t status)
+{
+    switch (status) {
+    case OPENPGP_DECRYPT_OK: return "decrypted";
+    case OPENPGP_DECRYPT_NO_KEY: return "no_private_key";
+    case OPENPGP_DECRYPT_INTEGRITY: return "integrity_failure";
+    case OPENPGP_DECRYPT_TOO_LARGE: return "too_large";
+    case OPENPGP_DECRYPT_MALFORMED: return "malformed";
+    case OPENPGP_DECRYPT_UNSUPPORTED: return "unsupported_algorithm";
+    }
+    return "malformed";
+}
+
+/* Decrypts an OpenPGP message; on success ctx owns the plaintext. */
+static bool
+decrypt_payload(analysis_ctx_t *ctx, const uint8_t *data, size_t size)
+{
+    openpgp_decrypt_result_t result = {0};
+    if (openpgp_decrypt(ctx->ring, data, size, ctx->pd->limits.decrypt_cap, &result)) {
+        set_layer(ctx->encryption, "malformed", NULL);
+        return false;
+    }
+    set_layer(ctx->encryption, decrypt_status_name(result.status), NULL);
+    if (result.status != OPENPGP_DECRYPT_OK) {
+        openpgp_decrypt_result_clear(&result);
+        return false;
+    }
+    json_object_set_new(ctx->encryption, "key_fingerprint",
+                        result.key_fingerprint[0] ? json_string(result.key_fingerprint)
+                                                  : json_null());
+    json_object_set_new(ctx->encryption, "cipher", json_string(result.cipher));
+    json_object_set_new(ctx->encryption, "protection", json_string(result.protection));
+    record_signatures(ctx, &result.verify);
+    ctx->plaintext = result.plaintext;
+    ctx->plaintext_size = result.size;
+    result.plaintext = NULL;
+    openpgp_decrypt_result_clear(&result);
+    return true;
+}
+
+static void process_root(analysis_ctx_t *ctx, GMimeObject *root, const uint8_t *data,
+                         size_t size, bool inside_encryption);
+
+/* multipart/encrypted at the root. */
+static void
+process_encrypted(analysis_ctx_t *ctx, GMimeObject *entity)
+{
+    GMimeMultipart *mp = GMIME_MULTIPART(entity);
+    if (g_mime_multipart_get_count(mp) != 2) {
+        set_layer(ctx->encryption, "malformed", "This PGP email does not have exactly two body "
+                                                "parts for PGP mails as mandated by RFC 3156.");
+        return;
+    }
+    GMimeObject *version = g_mime_multipart_get_part(mp, 0);
+    GByteArray *version_text = part_content(version);
+    bool version_ok = is_type(version, "application", "pgp-encrypted") && version_text &&
+                      memmem(version_text->data, version_text->len, "Version: 1", 10);
+    if (version_text)
+        g_byte_array_free(version_text, TRUE);
+    if (!version_ok) {
+        set_layer(ctx->encryption, "malformed", "The first part of this PGP email is not a valid "
+                                                "version part as mandated by RFC 3156.");
+        return;
+    }
+    GMimeObject *cipher_part = g_mime_multipart_get_part(mp, 1);
+    if (!is_type(cipher_part, "application", "octet-stream")) {
+        set_layer(ctx->encryption, "malformed", "The encrypted part of this PGP email has an "
+                                                "incorrect MIME type according to RFC 3156.");
+        return;
+    }
+    GByteArray *ciphertext = part_content(cipher_part);
+    bool ok = ciphertext && decrypt_payload(ctx, ciphertext->data, ciphertext->len);
+    if (ciphertext)
+        g_byte_array_free(ciphertext, TRUE);
+    if (!ok || out_of_time(ctx))
+        return;
+
+    ctx->view = ctx->plaintext;
+    ctx->view_size = ctx->plaintext_size;
+    ctx->plaintext_root = parse_entity(ctx->plaintext, ctx->plaintext_size, false, NULL);
+    if (!ctx->plaintext_root)
+        return;
+    ctx->protected_source = ctx->plaintext_root;
+    /* Sign-then-encrypt: the signed entity inside is judged as if it were the root. */
+    process_root(ctx, ctx->plaintext_root, ctx->plaintext, ctx->plaintext_size, true);
+}
+
+/* ---------------------------------------------------------------- inline PGP */
+
+typedef enum { ARMOR_NONE, ARMOR_MESSAGE, ARMOR_SIGNED } armor_kind_t;
+
+static const char armor_message[] = "-----BEGIN PGP MESSAGE-----";
+static const char armor_signed[] = "-----BEGIN PGP SIGNED MESSAGE-----";
+
+static size_t
+count_occurrences(const uint8_t *data, size_t size, const char *needle)
+{
+    size_t n = 0, len = strlen(needle);
+    for (const uint8_t *p = data; (p = memmem(p, size - (size_t) (p - data), needle, len));
+         p += len)
+        n++;
+    return n;
+}
+
+static bool
+only_space(const uint8_t *p, const uint8_t *end)
+{
+    for (; p < end; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+            return false;
+    return true;
+}
+
+/* What armored blocks a text holds; whole is set when it is exactly one block and nothing
+ * else but white space. */
+static armor_kind_t
+armor_in(const uint8_t *text, size_t size, bool *whole)
+{
+    size_t messages = count_occurrences(text, size, armor_message);
+    size_t signeds = count_occurrences(text, size, armor_signed);
+    *whole = false;
+    if (messages + signeds == 0)
+        return ARMOR_NONE;
+    armor_kind_t kind = signeds ? ARMOR_SIGNED : ARMOR_MESSAGE;
+    if (messages + signeds != 1)
+        return kind;
+    const char *begin = kind == ARMOR_SIGNED ? armor_signed : armor_message;
+    const char *end_marker = kind == ARMOR_SIGNED ? "-----END PGP SIGNATURE-----"
+                                                  : "-----END PGP MESSAGE-----";
+    const uint8_t *start = memmem(text, size, begin, strlen(begin));
+    const uint8_t *end = memmem(start, size - (size_t) (start - text), end_marker,
+                                strlen(end_marker));
+    *whole = end && only_space(text, start) &&
+             only_space(end + strlen(end_marker), text + size);
+    return kind;
+}
+
+static void
+process_inline(analysis_ctx_t *ctx, GMimeObject *part)
+{
+    GByteArray *text = part_content(part);
+    if (!text)
+        return;
+    bool whole = false;
+    armor_kind_t kind = armor_in(text->data, text->len, &whole);
+    if (kind != ARMOR_NONE && !whole) {
+        mark_partial(kind == ARMOR_SIGNED ? ctx->sign : ctx->encryption);
+    } else if (kind == ARMOR_MESSAGE) {
+        /* An armored PGP MESSAGE is encrypted, or only signed. */
+        if (decrypt_payload(ctx, text->data, text->len)) {
+            ctx->view = ctx->plaintext;
+            ctx->view_size = ctx->plaintext_size;
+        } else if (strcmp(layer_status(ctx->encryption), "malformed") == 0) {
+            set_layer(ctx->encryption, "none", NULL);
+            kind = ARMOR_SIGNED;
+        }
+    }
+    if (kind == ARMOR_SIGNED && whole) {
+        openpgp_verify_result_t result = {0};
+        uint8_t *content = NULL;
+        size_t content_size = 0;
+        if (openpgp_verify_inline(ctx->ring, text->data, text->len, ctx->pd->limits.decrypt_cap,
+                                 &content, &content_size, &result) == PGPDESK_STATUS_SUCCESS)
+            record_signatures(ctx, &result);
+        openpgp_verify_result_clear(&result);
+        if (content) {
+            ctx->plaintext = content;
+            ctx->plaintext_size = content_size;
+            ctx->view = content;
+            ctx->view_size = content_size;
+        }
+    }
+    g_byte_array_free(text, TRUE);
+}
+
+/* ---------------------------------------------------------------- nested crypto */
+
+/* Marks crypto found below the root: it earns no badge and is not decrypted. */
+static void
+scan_nested(analysis_ctx_t *ctx, GMimeObject *obj)
+{
+    if (!obj)
+        return;
+    if (is_type(obj, "multipart", "signed") || is_type(obj, "application", "pgp-signature"))
+        mark_partial(ctx->sign);
+    if (is_type(obj, "multipart", "encrypted") || is_type(obj, "application", "pgp-encrypted"))
+        mark_partial(ctx->encryption);
+    if (GMIME_IS_MULTIPART(obj)) {
+        GMimeMultipart *mp = GMIME_MULTIPART(obj);
+        for (int i = 0, n = g_mime_multipart_get_count(mp); i < n; i++)
+            scan_nested(ctx, g_mime_multipart_get_part(mp, i));
+    } else if (GMIME_IS_MESSAGE_PART(obj)) {
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+        if (inner)
+            scan_nested(ctx, g_mime_message_get_mime_part(inner));
+    } else if (GMIME_IS_PART(obj)) {
+        GByteArray *text = part_content(obj);
+        bool whole = false;
+        armor_kind_t kind = text ? armor_in(text->data, text->len, &whole) : ARMOR_NONE;
+        if (kind == ARMOR_SIGNED)
+            mark_partial(ctx->sign);
+        else if (kind == ARMOR_MESSAGE)
+            mark_partial(ctx->encryption);
+        if (text)
+            g_byte_array_free(text, TRUE);
+    }
+}
+
+/* The crypto layer at the root of an entity (the message, or a decrypted payload). */
+static void
+process_root(analysis_ctx_t *ctx, GMimeObject *root, const uint8_t *data, size_t size,
+             bool inside_encryption)
+{
+    const char *protocol = ct_param(root, "protocol");
+    if (is_type(root, "multipart", "signed") && protocol &&
+        strcasecmp(protocol, "application/pgp-signature") == 0) {
+        process_signed(ctx, root, data, size);
+    } else if (!inside_encryption && is_type(root, "multipart", "encrypted") && protocol &&
+               strcasecmp(protocol, "application/pgp-encrypted") == 0) {
+        process_encrypted(ctx, root);
+    } else if (!inside_encryption && is_type(root, "text", "plain")) {
+        process_inline(ctx, root);
+    } else {
+        scan_nested(ctx, root);
+    }
+}
+
+/* ---------------------------------------------------------------- headers and the view */
+
+static char *
+address_list_text(InternetAddressList *list)
+{
+    if (!list || internet_address_list_length(list) == 0)
+        return NULL;
+    char *text = internet_address_list_to_string(list, NULL, FALSE);
+    char *copy = text ? strdup(text) : NULL;
+    g_free(text);
+    return copy;
+}
+
+/* The single From mailbox address, lower-cased; NULL when there is not exactly one From header
+ * with exactly one mailbox. */
+static char *
+single_from(GMimeMessage *msg, GMimeObject *headers_of)
+{
+    GMimeHeaderList *headers = g_mime_object_get_header_list(headers_of);
+    int from_headers = 0;
+    for (int i = 0, n = g_mime_header_list_get_count(headers); i < n; i++)
+        if (strcasecmp(g_mime_header_get_name(g_mime_header_list_get_header_at(headers, i)),
+                       "From") == 0)
+            from_headers++;
+    if (from_headers != 1)
+        return NULL;
+    InternetAddressList *from =
+        msg ? g_mime_message_get_from(msg)
+            : internet_address_list_parse(NULL, g_mime_object_get_header(headers_of, "From"));
+    char *addr = NULL;
+    if (from && internet_address_list_length(from) == 1) {
+        InternetAddress *a = internet_address_list_get_address(from, 0);
+        if (INTERNET_ADDRESS_IS_MAILBOX(a))
+            addr = pd_lowercase(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+    }
+    if (!msg && from)
+        g_object_unref(from);
+    return addr;
+}
+
+static void
+replace(char **field, const char *value)
+{
+    if (!value)
+        return;
+    free(*field);
+    *field = strdup(value);
+}
+
+static const char *const protected_names[] = {"Subject", "From", "To", "Cc", "Date",
+                                              "Message-ID", "Reply-To"};
+
+/* RFC 9788: headers inside an authenticated payload replace the outer ones. */
+static void
+apply_protected_headers(analysis_ctx_t *ctx, incoming_analysis_t *out)
+{
+    GMimeObject *src = ctx->protected_source;
+    if (!src)
+        return;
+    replace(&out->subject, g_mime_object_get_header(src, "Subject"));
+    replace(&out->from, g_mime_object_get_header(src, "From"));
+    replace(&out->to, g_mime_object_get_header(src, "To"));
+    replace(&out->cc, g_mime_object_get_header(src, "Cc"));
+    const char *mid = g_mime_object_get_header(src, "Message-ID");
+    if (mid) {
+        char *decoded = g_mime_utils_decode_message_id(mid);
+        replace(&out->message_id, decoded ? decoded : mid);
+        g_free(decoded);
+    }
+}
+
+static bool
+header_named(const uint8_t *line, size_t len, const char *name)
+{
+    size_t n = strlen(name);
+    return len > n && line[n] == ':' && strncasecmp((const char *) line, name, n) == 0;
+}
+
+/* Should this outer header line be left out of the processed view? */
+static bool
+drop_outer_header(const uint8_t *line, size_t len, GMimeObject *protected_src)
+{
+    static const char *const content_names[] = {"Content-Type", "Content-Transfer-Encoding",
+                                                "MIME-Version", "Content-Disposition",
+                                                "Content-Description", "Content-ID"};
+    for (size_t i = 0; i < sizeof content_names / sizeof *content_names; i++)
+        if (header_named(line, len, content_names[i]))
+            return true;
+    for (size_t i = 0; protected_src && i < sizeof protected_names / sizeof *protected_names; i++)
+        if (header_named(line, len, protected_names[i]) &&
+            g_mime_object_get_header(protected_src, protected_names[i]))
+            return true;
+    return false;
+}
+
+/* The processed view: the outer headers (less the MIME ones and those the payload protects)
+ * followed by the entity the article shows. NULL when the raw message is the view. */
+static uint8_t *
+build_view(analysis_ctx_t *ctx, const uint8_t *raw, size_t raw_size, size_t *out_size)
+{
+    if (!ctx->view)
+        return NULL;
+    size_t header = header_block_size(raw, raw_size);
+    GByteArray *out = g_byte_array_sized_new((guint) (header + ctx->view_size + 64));
+    bool dropping = false;
+    for (size_t i = 0; i < header;) {
+        const uint8_t *nl = memchr(raw + i, '\n', header - i);
+        size_t len = nl ? (size_t) (nl - (raw + i)) + 1 : header - i;
+        const uint8_t *line = raw + i;
+        bool continuation = line[0] == ' ' || line[0] == '\t';
+        bool blank = len <= 2 && (line[0] == '\n' || line[0] == '\r');
+        if (!continuation)
+            dropping = !blank && drop_outer_header(line, len, ctx->protected_source);
+        if (!dropping && !blank)
+            g_byte_array_append(out, line, (guint) len);
+        i += len;
+    }
+    static const char mime_version[] = "MIME-Version: 1.0\r\n";
+    g_byte_array_append(out, (const guint8 *) mime_version, sizeof mime_version - 1);
+    bool inline_text = ctx->plaintext && !ctx->plaintext_root;
+    if (inline_text) {
+        static const char text_headers[] =
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
+        g_byte_array_append(out, (const guint8 *) text_headers, sizeof text_headers - 1);
+    }
+    g_byte_array_append(out, ctx->view, (guint) ctx->view_size);
+    *out_size = out->len;
+    uint8_t *bytes = malloc(out->len + 1);
+    if (bytes) {
+        memcpy(bytes, out->data, out->len);
+        bytes[out->len] = '\0';
+    }
+    g_byte_array_free(out, TRUE);
+    return bytes;
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+static json_t *
+new_layer(bool sign)
+{
+    json_t *layer = sign ? json_pack("{s:b, s:n, s:s, s:n, s:n, s:n, s:n}", "success", 0,
+                                     "comment", "status", "none", "signer_fingerprint",
+                                     "signer_uid", "signed_at", "hash")
+                         : json_pack("{s:b, s:n, s:s, s:n, s:n, s:n}", "success", 0, "comment",
+                                     "status", "none", "key_fingerprint", "cipher",
+                                     "protection");
+    return layer;
+}
+
+static void
+read_outer_headers(GMimeMessage *msg, incoming_analysis_t *out)
+{
+    out->from = address_list_text(g_mime_message_get_from(msg));
+    out->to = address_list_text(g_mime_message_get_to(msg));
+    out->cc = address_list_text(g_mime_message_get_cc(msg));
+    const char *subject = g_mime_message_get_subject(msg);
+    const char *mid = g_mime_message_get_message_id(msg);
+    out->subject = subject ? strdup(subject) : NULL;
+    out->message_id = mid ? strdup(mid) : NULL;
+}
+
+static void
+analyze_message(analysis_ctx_t *ctx, const uint8_t *raw, size_t size, incoming_analysis_t *out)
+{
+    if (size > ctx->pd->limits.max_message_size) {
+        ctx->error = strdup("The message is larger than the configured limit.");
+        return;
+    }
+    GMimeMessage *msg = NULL;
+    GMimeObject *root = parse_entity(raw, size, true, &msg);
+    if (!msg || !root) {
+        ctx->error = strdup("The message could not be parsed.");
+        if (msg)
+            g_object_unref(msg);
+        return;
+    }
+    read_outer_headers(msg, out);
+    unsigned parts = 0;
+    char *from = single_from(msg, GMIME_OBJECT(msg));
+    if (!within_limits(root, 0, &parts, &ctx->pd->limits)) {
+        ctx->error = strdup("The message has more MIME parts or nesting than allowed.");
+    } else if (!out_of_time(ctx)) {
+        ctx->signer_from = from;
+        process_root(ctx, root, raw, size, false);
+        /* A signature inside the payload speaks for the protected From, when there is one. */
+        char *protected_from = ctx->protected_source &&
+                                       g_mime_object_get_header(ctx->protected_source, "From")
+                                   ? single_from(NULL, ctx->protected_source)
+                                   : NULL;
+        if (protected_from && from && strcmp(protected_from, from) != 0 &&
+            strcmp(layer_status(ctx->sign), "good") == 0)
+            set_layer(ctx->sign, "signer_mismatch", NULL);
+        free(protected_from);
+        apply_protected_headers(ctx, out);
+        out->mime = build_view(ctx, raw, size, &out->mime_size);
+    }
+    ctx->signer_from = NULL;
+    free(from);
+    g_object_unref(msg);
+}
+
+pgpdesk_status_t
+incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analysis_t *out)
+{
+    memset(out, 0, sizeof *out);
+    pd_gmime_init();
+    analysis_ctx_t ctx = {.pd = pd,
+                          .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms,
+                          .sign = new_layer(true),
+                          .encryption = new_layer(false)};
+    pgpdesk_status_t st = keystore_ring_create(pd, &ctx.ring);
+    if (!st && (!ctx.sign || !ctx.encryption))
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    if (!st) {
+        analyze_message(&ctx, raw, size, out);
+        out_of_time(&ctx);
+        if (ctx.error) {
+            /* Nothing half-checked is shown when the message as a whole failed. */
+            free(out->mime);
+            out->mime = NULL;
+            out->mime_size = 0;
+        }
+        out->security = json_pack("{s:s, s:O, s:O}", "type", "PGP", "sign", ctx.sign,
+                                  "encryption", ctx.encryption);
+        if (out->security && ctx.error)
+            json_object_set_new(out->security, "error", json_string(ctx.error));
+        if (!out->security)
+            st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    }
+    if (ctx.plaintext_root)
+        g_object_unref(ctx.plaintext_root);
+    seal_free(ctx.plaintext, ctx.plaintext_size);
+    free(ctx.error);
+    json_decref(ctx.sign);
+    json_decref(ctx.encryption);
+    openpgp_keyring_destroy(ctx.ring);
+    if (st)
+        incoming_analysis_clear(out);
+    return st;
+}
+
+void
+incoming_analysis_clear(incoming_analysis_t *a)
+{
+    json_decref(a->security);
+    free(a->mime);
+    free(a->from);
+    free(a->to);
+    free(a->cc);
+    free(a->subject);
+    free(a->message_id);
+    memset(a, 0, sizeof *a);
+}
