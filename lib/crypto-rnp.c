@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct passphrase_entry {
@@ -69,6 +70,8 @@ membuf_write(void *app_ctx, const void *data, size_t len)
         size_t cap = buf->cap ? buf->cap : 4096;
         while (cap < buf->size + len + 1)
             cap *= 2;
+        if (cap > buf->limit + 1 && buf->limit < SIZE_MAX / 2)
+            cap = buf->limit + 1;
         uint8_t *grown = malloc(cap);
         if (!grown)
             return false;
@@ -708,7 +711,8 @@ signer_fingerprint(rnp_key_handle_t key, char out[PGPDESK_FINGERPRINT_SIZE])
     rnp_buffer_destroy(fpr);
 }
 
-/* Was key revoked, or expired at time t? */
+/* Is the key revoked, or expired now? As gpg (EXPKEYSIG) and Zammad do, a signature by a key
+ * that has expired since is not shown as good. */
 static openpgp_sig_status_t
 key_state_at(rnp_key_handle_t key, int64_t t)
 {
@@ -749,7 +753,7 @@ describe_signature(rnp_op_verify_signature_t vsig)
              rc == RNP_ERROR_SIGNATURE_INVALID) {
         /* librnp calls a signature by a revoked or expired key invalid too: tell them apart
          * by the key, and keep "bad" for signatures that do not match the data. */
-        openpgp_sig_status_t state = key ? key_state_at(key, created) : OPENPGP_SIG_GOOD;
+        openpgp_sig_status_t state = key ? key_state_at(key, time(NULL)) : OPENPGP_SIG_GOOD;
         if (state != OPENPGP_SIG_GOOD)
             out.status = state;
         else if (rc == RNP_SUCCESS)
@@ -863,20 +867,22 @@ used_key_fingerprint(rnp_op_verify_t op, rnp_ffi_t ffi, char out[PGPDESK_FINGERP
     rnp_buffer_destroy(keyid);
 }
 
+/* Why decryption failed. Once the session key was recovered (the data is being decrypted:
+ * its protection mode is known), every failure is tampering, whatever librnp calls it. */
 static openpgp_decrypt_status_t
-decrypt_failure(rnp_result_t rc, bool overflow, bool any_recipient_key)
+decrypt_failure(rnp_result_t rc, bool overflow, const char *protection)
 {
     if (overflow)
         return OPENPGP_DECRYPT_TOO_LARGE;
+    if (rc == RNP_ERROR_NOT_SUPPORTED || rc == RNP_ERROR_NOT_IMPLEMENTED)
+        return OPENPGP_DECRYPT_UNSUPPORTED;
+    if (protection[0] && strcmp(protection, "none") != 0)
+        return OPENPGP_DECRYPT_INTEGRITY;
     switch (rc) {
     case RNP_ERROR_NO_SUITABLE_KEY:
     case RNP_ERROR_KEY_NOT_FOUND:
-        return OPENPGP_DECRYPT_NO_KEY;
     case RNP_ERROR_DECRYPT_FAILED:
-        return any_recipient_key ? OPENPGP_DECRYPT_INTEGRITY : OPENPGP_DECRYPT_NO_KEY;
-    case RNP_ERROR_NOT_SUPPORTED:
-    case RNP_ERROR_NOT_IMPLEMENTED:
-        return OPENPGP_DECRYPT_UNSUPPORTED;
+        return OPENPGP_DECRYPT_NO_KEY;
     case RNP_ERROR_BAD_FORMAT:
     case RNP_ERROR_NOT_ENOUGH_DATA:
     case RNP_ERROR_UNKNOWN_TAG:
@@ -924,7 +930,7 @@ openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_
     else if (rc == RNP_SUCCESS)
         result->status = OPENPGP_DECRYPT_INTEGRITY;
     else
-        result->status = decrypt_failure(rc, buf.overflow, result->key_fingerprint[0] != '\0');
+        result->status = decrypt_failure(rc, buf.overflow, result->protection);
     if (rc != RNP_SUCCESS && recipients == 0 && result->status == OPENPGP_DECRYPT_NO_KEY)
         result->status = OPENPGP_DECRYPT_MALFORMED;
 

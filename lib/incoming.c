@@ -18,6 +18,16 @@
 
 /* ---------------------------------------------------------------- the result */
 
+/* An encrypted attachment (*.pgp, *.gpg, *.asc) after decryption, saved without that
+ * extension. */
+typedef struct decrypted_file {
+    char *name;
+    uint8_t *data; /* release with seal_free() */
+    size_t size;
+} decrypted_file_t;
+
+#define MAX_DECRYPTED_FILES 16
+
 typedef struct analysis_ctx {
     pgpdesk_t *pd;
     openpgp_keyring_t *ring;
@@ -32,6 +42,9 @@ typedef struct analysis_ctx {
     uint8_t *plaintext;         /* owned decrypted payload, released with seal_free() */
     size_t plaintext_size;
     GMimeObject *plaintext_root; /* its parse; owned */
+    decrypted_file_t files[MAX_DECRYPTED_FILES]; /* encrypted attachments, decrypted */
+    size_t file_count;
+    json_t *file_results;       /* the "attachments" array of the result, or NULL */
 } analysis_ctx_t;
 
 static const char *const sign_comments[][2] = {
@@ -555,6 +568,62 @@ process_inline(analysis_ctx_t *ctx, GMimeObject *part)
     g_byte_array_free(text, TRUE);
 }
 
+/* ---------------------------------------------------------------- encrypted attachments */
+
+/* The attachment's file name when it ends in .pgp, .gpg or .asc, else NULL. */
+static const char *
+encrypted_file_name(GMimeObject *obj)
+{
+    const char *name = g_mime_part_get_filename(GMIME_PART(obj));
+    size_t len = name ? strlen(name) : 0;
+    if (len < 5)
+        return NULL;
+    const char *ext = name + len - 4;
+    return strcasecmp(ext, ".pgp") == 0 || strcasecmp(ext, ".gpg") == 0 ||
+                   strcasecmp(ext, ".asc") == 0
+               ? name
+               : NULL;
+}
+
+/* An attached encrypted file is decrypted into a file of its own, never into the text; a
+ * .asc that is no encrypted message (a key, a signature) is left alone. */
+static void
+decrypt_attachment(analysis_ctx_t *ctx, GMimeObject *obj, GByteArray *content)
+{
+    const char *name = encrypted_file_name(obj);
+    openpgp_decrypt_result_t result = {0};
+    if (ctx->file_count == MAX_DECRYPTED_FILES ||
+        openpgp_decrypt(ctx->ring, content->data, content->len, ctx->pd->limits.decrypt_cap,
+                        &result) != PGPDESK_STATUS_SUCCESS)
+        return;
+    if (result.status == OPENPGP_DECRYPT_MALFORMED) {
+        openpgp_decrypt_result_clear(&result);
+        return;
+    }
+    if (strcmp(layer_status(ctx->encryption), "none") == 0 ||
+        strcmp(layer_status(ctx->encryption), "partial") == 0)
+        set_layer(ctx->encryption, "partial",
+                  "The message itself is not encrypted; its encrypted attachments were "
+                  "decrypted and saved as separate files.");
+    if (!ctx->file_results)
+        ctx->file_results = json_array();
+    char *saved_as = strndup(name, strlen(name) - 4);
+    json_array_append_new(ctx->file_results,
+                          json_pack("{s:s, s:s, s:s}", "filename", name, "saved_as",
+                                    saved_as ? saved_as : "", "status",
+                                    decrypt_status_name(result.status)));
+    if (result.status == OPENPGP_DECRYPT_OK && saved_as) {
+        decrypted_file_t *file = &ctx->files[ctx->file_count++];
+        file->name = saved_as;
+        file->data = result.plaintext;
+        file->size = result.size;
+        result.plaintext = NULL;
+        saved_as = NULL;
+    }
+    free(saved_as);
+    openpgp_decrypt_result_clear(&result);
+}
+
 /* ---------------------------------------------------------------- nested crypto */
 
 /* Marks crypto found below the root: it earns no badge and is not decrypted. */
@@ -583,6 +652,8 @@ scan_nested(analysis_ctx_t *ctx, GMimeObject *obj)
             mark_partial(ctx->sign);
         else if (kind == ARMOR_MESSAGE)
             mark_partial(ctx->encryption);
+        if (text && encrypted_file_name(obj))
+            decrypt_attachment(ctx, obj, text);
         if (text)
             g_byte_array_free(text, TRUE);
     }
@@ -685,16 +756,22 @@ header_named(const uint8_t *line, size_t len, const char *name)
     return len > n && line[n] == ':' && strncasecmp((const char *) line, name, n) == 0;
 }
 
-/* Should this outer header line be left out of the processed view? */
 static bool
-drop_outer_header(const uint8_t *line, size_t len, GMimeObject *protected_src)
+is_content_header(const uint8_t *line, size_t len)
 {
-    static const char *const content_names[] = {"Content-Type", "Content-Transfer-Encoding",
-                                                "MIME-Version", "Content-Disposition",
-                                                "Content-Description", "Content-ID"};
-    for (size_t i = 0; i < sizeof content_names / sizeof *content_names; i++)
-        if (header_named(line, len, content_names[i]))
+    static const char *const names[] = {"Content-Type", "Content-Transfer-Encoding",
+                                        "MIME-Version", "Content-Disposition",
+                                        "Content-Description", "Content-ID"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (header_named(line, len, names[i]))
             return true;
+    return false;
+}
+
+/* Does the authenticated payload carry its own copy of this header? */
+static bool
+is_protected(const uint8_t *line, size_t len, GMimeObject *protected_src)
+{
     for (size_t i = 0; protected_src && i < sizeof protected_names / sizeof *protected_names; i++)
         if (header_named(line, len, protected_names[i]) &&
             g_mime_object_get_header(protected_src, protected_names[i]))
@@ -702,37 +779,99 @@ drop_outer_header(const uint8_t *line, size_t len, GMimeObject *protected_src)
     return false;
 }
 
-/* The processed view: the outer headers (less the MIME ones and those the payload protects)
- * followed by the entity the article shows. NULL when the raw message is the view. */
-static uint8_t *
-build_view(analysis_ctx_t *ctx, const uint8_t *raw, size_t raw_size, size_t *out_size)
+static void
+append_text(GByteArray *out, const char *text)
 {
-    if (!ctx->view)
-        return NULL;
-    size_t header = header_block_size(raw, raw_size);
-    GByteArray *out = g_byte_array_sized_new((guint) (header + ctx->view_size + 64));
-    bool dropping = false;
+    g_byte_array_append(out, (const guint8 *) text, (guint) strlen(text));
+}
+
+/* The outer header lines, less the MIME ones (content_only: only the MIME ones, which then
+ * describe the root entity) and those the payload protects. */
+static void
+append_outer_headers(GByteArray *out, const uint8_t *raw, size_t header, bool content_only,
+                     GMimeObject *protected_src)
+{
+    bool keep = false;
     for (size_t i = 0; i < header;) {
         const uint8_t *nl = memchr(raw + i, '\n', header - i);
         size_t len = nl ? (size_t) (nl - (raw + i)) + 1 : header - i;
         const uint8_t *line = raw + i;
-        bool continuation = line[0] == ' ' || line[0] == '\t';
         bool blank = len <= 2 && (line[0] == '\n' || line[0] == '\r');
-        if (!continuation)
-            dropping = !blank && drop_outer_header(line, len, ctx->protected_source);
-        if (!dropping && !blank)
+        if (line[0] != ' ' && line[0] != '\t') {
+            bool mime = is_content_header(line, len);
+            keep = !blank && (content_only ? mime && !header_named(line, len, "MIME-Version")
+                                           : !mime && !is_protected(line, len, protected_src));
+        }
+        if (keep)
             g_byte_array_append(out, line, (guint) len);
         i += len;
     }
-    static const char mime_version[] = "MIME-Version: 1.0\r\n";
-    g_byte_array_append(out, (const guint8 *) mime_version, sizeof mime_version - 1);
-    bool inline_text = ctx->plaintext && !ctx->plaintext_root;
-    if (inline_text) {
-        static const char text_headers[] =
-            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n";
-        g_byte_array_append(out, (const guint8 *) text_headers, sizeof text_headers - 1);
+}
+
+/* One decrypted attachment as a base64 body part (its name made safe for a quoted
+ * parameter). */
+static void
+append_file_part(GByteArray *out, const char *boundary, const decrypted_file_t *file)
+{
+    char *name = strdup(file->name);
+    for (char *p = name; p && *p; p++)
+        if (*p == '"' || *p == '\\' || (unsigned char) *p < 0x20)
+            *p = '_';
+    char *head = g_strdup_printf("\r\n--%s\r\nContent-Type: application/octet-stream\r\n"
+                                 "Content-Disposition: attachment; filename=\"%s\"\r\n"
+                                 "Content-Transfer-Encoding: base64\r\n\r\n",
+                                 boundary, name ? name : "attachment");
+    append_text(out, head);
+    g_free(head);
+    free(name);
+    gchar *b64 = g_base64_encode(file->data, file->size);
+    for (size_t i = 0, n = strlen(b64); i < n; i += 76) {
+        g_byte_array_append(out, (const guint8 *) b64 + i, (guint) (n - i < 76 ? n - i : 76));
+        append_text(out, "\r\n");
     }
-    g_byte_array_append(out, ctx->view, (guint) ctx->view_size);
+    g_free(b64);
+}
+
+/* The processed view: the outer headers (less the MIME ones and those the payload protects)
+ * followed by the entity the article shows, and the decrypted attachments beside it. NULL
+ * when the raw message is the view. */
+static uint8_t *
+build_view(analysis_ctx_t *ctx, const uint8_t *raw, size_t raw_size, size_t *out_size)
+{
+    if (!ctx->view && ctx->file_count == 0)
+        return NULL;
+    size_t header = header_block_size(raw, raw_size);
+    GByteArray *out = g_byte_array_sized_new((guint) (header + ctx->view_size + 256));
+    append_outer_headers(out, raw, header, false, ctx->protected_source);
+    append_text(out, "MIME-Version: 1.0\r\n");
+    char boundary[48] = "";
+    if (ctx->file_count) {
+        uint32_t r[4];
+        for (size_t i = 0; i < 4; i++)
+            r[i] = g_random_int();
+        snprintf(boundary, sizeof boundary, "pgpdesk-%08x%08x%08x%08x", r[0], r[1], r[2], r[3]);
+        char *ct = g_strdup_printf("Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n",
+                                   boundary, boundary);
+        append_text(out, ct);
+        g_free(ct);
+    }
+    if (!ctx->view) {
+        append_outer_headers(out, raw, header, true, NULL);
+        append_text(out, "\r\n");
+        g_byte_array_append(out, raw + header, (guint) (raw_size - header));
+    } else {
+        if (ctx->plaintext && !ctx->plaintext_root)
+            append_text(out, "Content-Type: text/plain; charset=utf-8\r\n"
+                             "Content-Transfer-Encoding: 8bit\r\n\r\n");
+        g_byte_array_append(out, ctx->view, (guint) ctx->view_size);
+    }
+    for (size_t i = 0; i < ctx->file_count; i++)
+        append_file_part(out, boundary, &ctx->files[i]);
+    if (ctx->file_count) {
+        char *close = g_strdup_printf("\r\n--%s--\r\n", boundary);
+        append_text(out, close);
+        g_free(close);
+    }
     *out_size = out->len;
     uint8_t *bytes = malloc(out->len + 1);
     if (bytes) {
@@ -834,12 +973,19 @@ incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analys
                                   "encryption", ctx.encryption);
         if (out->security && ctx.error)
             json_object_set_new(out->security, "error", json_string(ctx.error));
+        if (out->security && ctx.file_results)
+            json_object_set(out->security, "attachments", ctx.file_results);
         if (!out->security)
             st = PGPDESK_STATUS_OUT_OF_MEMORY;
     }
     if (ctx.plaintext_root)
         g_object_unref(ctx.plaintext_root);
     seal_free(ctx.plaintext, ctx.plaintext_size);
+    for (size_t i = 0; i < ctx.file_count; i++) {
+        free(ctx.files[i].name);
+        seal_free(ctx.files[i].data, ctx.files[i].size);
+    }
+    json_decref(ctx.file_results);
     free(ctx.error);
     json_decref(ctx.sign);
     json_decref(ctx.encryption);
