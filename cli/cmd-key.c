@@ -85,11 +85,21 @@ typedef struct key_args {
     const char *operand;
 } key_args_t;
 
-enum { OPT_PASTE = 1, OPT_JSON, OPT_SECRET, OPT_PASSPHRASE_FILE, OPT_DOMAIN_ALIAS, OPT_EMAIL,
+/* Above every character: getopt_long returns 1 for operands in "-" mode. */
+enum { OPT_PASTE = 256, OPT_JSON, OPT_SECRET, OPT_PASSPHRASE_FILE, OPT_DOMAIN_ALIAS, OPT_EMAIL,
        OPT_OUTPUT, OPT_HELP };
 
+static bool
+accepts(const int *accepted, int option)
+{
+    for (; *accepted; accepted++)
+        if (*accepted == option)
+            return true;
+    return false;
+}
+
 static int
-parse_args(int argc, char **argv, const char *usage, const char *accepted, bool operand_required,
+parse_args(int argc, char **argv, const char *usage, const int *accepted, bool operand_required,
            key_args_t *args)
 {
     static const struct option options[] = {
@@ -116,7 +126,7 @@ parse_args(int argc, char **argv, const char *usage, const char *accepted, bool 
             args->operand = optarg;
             continue;
         }
-        if (c == '?' || c == ':' || !strchr(accepted, c))
+        if (c == '?' || c == ':' || !accepts(accepted, c))
             return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
         switch (c) {
         case OPT_PASTE: args->paste = true; break;
@@ -163,7 +173,7 @@ key_import(cli_t *cli, int argc, char **argv)
 {
     key_args_t args;
     PARSE_OR_RETURN(argc, argv, import_usage,
-                    (char[]){OPT_PASTE, OPT_JSON, OPT_PASSPHRASE_FILE, OPT_DOMAIN_ALIAS, 0}, true,
+                    (const int[]){OPT_PASTE, OPT_JSON, OPT_PASSPHRASE_FILE, OPT_DOMAIN_ALIAS, 0}, true,
                     &args);
     char *passphrase = NULL;
     if (args.passphrase_file && !(passphrase = cli_read_passphrase_file(args.passphrase_file)))
@@ -223,7 +233,7 @@ static int
 key_list(cli_t *cli, int argc, char **argv)
 {
     key_args_t args;
-    PARSE_OR_RETURN(argc, argv, list_usage, (char[]){OPT_EMAIL, OPT_JSON, 0}, false, &args);
+    PARSE_OR_RETURN(argc, argv, list_usage, (const int[]){OPT_EMAIL, OPT_JSON, 0}, false, &args);
     if (args.operand)
         return cli_usage_error(list_usage, "unexpected argument '%s'", args.operand);
     if (cli_open(cli) != CLI_OK)
@@ -251,7 +261,7 @@ static int
 key_show(cli_t *cli, int argc, char **argv)
 {
     key_args_t args;
-    PARSE_OR_RETURN(argc, argv, show_usage, (char[]){OPT_JSON, 0}, true, &args);
+    PARSE_OR_RETURN(argc, argv, show_usage, (const int[]){OPT_JSON, 0}, true, &args);
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
     pgpdesk_key_t *key = NULL;
@@ -270,7 +280,7 @@ static int
 key_export(cli_t *cli, int argc, char **argv)
 {
     key_args_t args;
-    PARSE_OR_RETURN(argc, argv, export_usage, (char[]){OPT_SECRET, OPT_OUTPUT, 0}, true, &args);
+    PARSE_OR_RETURN(argc, argv, export_usage, (const int[]){OPT_SECRET, OPT_OUTPUT, 0}, true, &args);
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
     char *armored = NULL;
@@ -306,7 +316,7 @@ static int
 key_delete(cli_t *cli, int argc, char **argv)
 {
     key_args_t args;
-    PARSE_OR_RETURN(argc, argv, delete_usage, (char[]){0}, true, &args);
+    PARSE_OR_RETURN(argc, argv, delete_usage, (const int[]){0}, true, &args);
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
     pgpdesk_status_t st = pgpdesk_keystore_delete(cli->pd, args.operand);

@@ -305,7 +305,7 @@ json_t *pgpdesk_log_entry_to_json(const pgpdesk_log_entry_t *entry);
 
 /* ---------------------------------------------------------------- JSON */
 
-/* The key object of the CLI and API: fingerprint, name, email_addresses, created_at,
+/* The key object of the CLI and API: id, fingerprint, name, email_addresses, created_at,
  * expires_at, expired, revoked, secret, can_sign, can_encrypt, algorithm, bits, domain_alias.
  * Returns a new reference the caller releases with json_decref(), or NULL when out of memory. */
 json_t *pgpdesk_key_to_json(const pgpdesk_key_t *key);

@@ -394,6 +394,18 @@ import_one(pgpdesk_t *pd, openpgp_keyring_t *parsed, const char *fpr,
     return st;
 }
 
+/* Binary OpenPGP data (a packet header has bit 7 set) or control bytes: not pasted text. */
+static bool
+looks_binary(const uint8_t *data, size_t size)
+{
+    if (size && (data[0] & 0x80))
+        return true;
+    for (size_t i = 0; i < size; i++)
+        if (data[i] < 0x20 && data[i] != '\t' && data[i] != '\r' && data[i] != '\n')
+            return true;
+    return false;
+}
+
 pgpdesk_status_t
 pgpdesk_keystore_import(pgpdesk_t *pd, const void *data, size_t size,
                         const pgpdesk_import_options_t *options,
@@ -407,8 +419,11 @@ pgpdesk_keystore_import(pgpdesk_t *pd, const void *data, size_t size,
         return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
     if (size > PGPDESK_KEY_INPUT_MAX)
         return pd_fail(pd, PGPDESK_STATUS_INPUT_TOO_LARGE, NULL);
+    if (size == 0)
+        return pd_fail(pd, PGPDESK_STATUS_NO_VALID_DATA, NULL);
     if (opts.armored_only && !openpgp_data_is_armored(data, size))
-        return pd_fail(pd, PGPDESK_STATUS_NOT_ARMORED, NULL);
+        return pd_fail(pd, looks_binary(data, size) ? PGPDESK_STATUS_NOT_ARMORED
+                                                    : PGPDESK_STATUS_NO_VALID_DATA, NULL);
     char *alias = NULL;
     if (opts.domain_alias && *opts.domain_alias) {
         const char *a = opts.domain_alias[0] == '@' ? opts.domain_alias + 1 : opts.domain_alias;

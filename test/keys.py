@@ -1,6 +1,6 @@
 """Key fixtures: real keys made at test time by GnuPG 2.2 and Sequoia sq 0.27.
 
-generate(dir) makes every key once (about 15-30 s) and writes dir/manifest.json; load(dir)
+generate(dir) makes every key once (about 10 s) and writes dir/manifest.json; load(dir)
 reads an existing set back (run.py --keys-dir reuses one across runs). Each key has:
 
     name, fingerprint, user_ids, emails (lower-cased, of valid user IDs), passphrase (None =

@@ -11,7 +11,9 @@ Prints `PASS name` or `FAIL name` plus the reason for each test, then exactly on
 
 import argparse
 import importlib
+import json
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -62,10 +64,14 @@ def discover_cases():
 # ------------------------------------------------------------------------------ data-driven cases
 
 
+PLACEHOLDER = re.compile(r"\{(case|input|tmp|key:[\w-]+:[\w-]+|pass:[\w-]+|fpr:[\w-]+)\}")
+
+
 def _subst(t, case_dir, text):
-    """Placeholders in cmd/setup lines: {case} {input} {tmp} {key:NAME:FILE} {pass:NAME}
-    {fpr:NAME}."""
-    def repl(token):
+    """Replaces the placeholders {case} {input} {tmp} {key:NAME:FILE} {pass:NAME} {fpr:NAME};
+    any other braces are left alone."""
+    def repl(m):
+        token = m.group(1)
         if token == "case":
             return case_dir
         if token == "input":
@@ -73,25 +79,30 @@ def _subst(t, case_dir, text):
         if token == "tmp":
             return t.tmp
         parts = token.split(":")
-        if parts[0] == "key" and len(parts) == 3:
-            return t.keys[parts[1]].path(parts[2])
-        if parts[0] == "pass" and len(parts) == 2:
-            return t.passfile(t.keys[parts[1]].passphrase)
-        if parts[0] == "fpr" and len(parts) == 2:
-            return t.keys[parts[1]].fingerprint
-        raise TestFailure("unknown placeholder {%s} in %s" % (token, case_dir))
+        try:
+            key = t.keys[parts[1]]
+        except KeyError:
+            raise TestFailure("unknown fixture key %r in {%s}" % (parts[1], token))
+        if parts[0] == "key":
+            if parts[2] not in key.files:
+                raise TestFailure("fixture key %s has no file %r (has %s)"
+                                  % (parts[1], parts[2], sorted(key.files)))
+            return key.path(parts[2])
+        if parts[0] == "pass":
+            return t.passfile(key.passphrase or "")
+        return key.fingerprint
 
-    out = []
-    i = 0
-    while i < len(text):
-        if text[i] == "{":
-            j = text.index("}", i)
-            out.append(repl(text[i + 1:j]))
-            i = j + 1
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    return PLACEHOLDER.sub(repl, text)
+
+
+def _subst_json(t, case_dir, value):
+    if isinstance(value, str):
+        return _subst(t, case_dir, value)
+    if isinstance(value, list):
+        return [_subst_json(t, case_dir, v) for v in value]
+    if isinstance(value, dict):
+        return {k: _subst_json(t, case_dir, v) for k, v in value.items()}
+    return value
 
 
 def _case_lines(path):
@@ -106,7 +117,6 @@ def subset_match(expected, actual, where="$"):
     if isinstance(expected, str) and expected == "$any":
         return None
     if isinstance(expected, str) and expected.startswith("$re:"):
-        import re
         if isinstance(actual, str) and re.fullmatch(expected[4:], actual):
             return None
         return "%s: %r does not match /%s/" % (where, actual, expected[4:])
@@ -136,13 +146,16 @@ def subset_match(expected, actual, where="$"):
 
 
 def run_case(t, case_dir):
-    import json
     cmd_path = os.path.join(case_dir, "cmd")
     exp_path = os.path.join(case_dir, "expected.json")
     expect(os.path.exists(cmd_path), "case has no cmd file")
     expect(os.path.exists(exp_path), "case has no expected.json")
     with open(exp_path, encoding="utf-8") as f:
-        exp = json.load(f)
+        try:
+            exp = json.load(f)
+        except ValueError as e:
+            raise TestFailure("expected.json is not valid JSON: %s" % e)
+    exp = _subst_json(t, case_dir, exp)
     setup = os.path.join(case_dir, "setup")
     if os.path.exists(setup):
         for line in _case_lines(setup):
@@ -163,6 +176,8 @@ def run_case(t, case_dir):
         expect(m is None, "stdout JSON: %s" % m, r)
     for s in exp.get("stdout_contains", []):
         expect(s in r.out, "stdout should contain %r" % s, r)
+    if "stderr" in exp:
+        expect(r.err == exp["stderr"], "stderr should be exactly %r" % exp["stderr"], r)
     for s in exp.get("stderr_contains", []):
         expect(s in r.err, "stderr should contain %r" % s, r)
     for s in exp.get("not_contains", []):
@@ -182,8 +197,8 @@ def main(argv=None):
                     help="show every command run and the time each test takes")
     ap.add_argument("--keys-dir", help="make the key fixtures here, or reuse them if it "
                     "already holds a set (default: a new temp dir per run)")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dirs (always kept for "
-                    "failed tests? no: only with --keep)")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dirs (databases, gpg homes) "
+                    "for inspection")
     args = ap.parse_args(argv)
 
     def log(msg):

@@ -9,19 +9,17 @@ Test functions take one argument, the fixture:
         t.expect_error(t.run("key", "show", "00" * 20), "The PGP key could not be found.")
 """
 
-import base64
 import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 
 import keys as keyfixtures
 import openpgp
 
-KEY_FIELDS = ["fingerprint", "name", "email_addresses", "created_at", "expires_at", "expired",
+KEY_FIELDS = ["id", "fingerprint", "name", "email_addresses", "created_at", "expires_at", "expired",
               "revoked", "secret", "can_sign", "can_encrypt", "algorithm", "bits", "domain_alias"]
 IMPORT_FIELDS = KEY_FIELDS + ["action", "warnings"]
 
@@ -63,12 +61,15 @@ def sha256_file(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def _tail(text, lines=15, chars=3000):
-    text = text[-chars:]
+def _tail(text, lines=24, chars=4000):
+    """The first and last lines of a long output (JSON starts and ends matter)."""
     parts = text.rstrip("\n").split("\n")
     if len(parts) > lines:
-        parts = ["..."] + parts[-lines:]
-    return "\n".join(parts)
+        parts = parts[:lines // 3] + ["... (%d lines)" % len(parts)] + parts[-(lines - lines // 3):]
+    out = "\n".join(parts)
+    if len(out) > chars:
+        out = out[:chars // 3] + "\n...\n" + out[-(chars - chars // 3):]
+    return out
 
 
 class Result:
