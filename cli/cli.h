@@ -85,5 +85,12 @@ int cli_cmd_incoming(cli_t *cli, int argc, char **argv);
 int cli_cmd_article(cli_t *cli, int argc, char **argv);
 int cli_cmd_retry(cli_t *cli, int argc, char **argv);
 int cli_cmd_log(cli_t *cli, int argc, char **argv);
+int cli_cmd_serve(cli_t *cli, int argc, char **argv);
+int cli_cmd_user(cli_t *cli, int argc, char **argv);
+int cli_cmd_group(cli_t *cli, int argc, char **argv);
+
+/* A new random password for a user (20 characters, about 117 bits; in cmd-user.c). The caller
+ * wipes and frees it with cli_free_secret(); NULL when out of memory. */
+char *cli_random_password(void);
 
 #endif

@@ -1,0 +1,207 @@
+/* cmd-outgoing.c - `pgpdesk outgoing`: sign and/or encrypt a draft as PGP/MIME, store every
+ * copy as an outgoing article, and write the messages to deliver. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "Usage: pgpdesk outgoing [--sign] [--encrypt] [--no-protected-headers] [--input FILE]\n"
+    "                        [--output FILE | --output-dir DIR] [--json]\n"
+    "\n"
+    "Reads a draft (RFC 5322 with MIME; standard input unless --input) and writes the message\n"
+    "to deliver (standard output unless --output). --sign signs it with the From address's\n"
+    "private key, --encrypt encrypts it to the key of every To and Cc address and the sender's\n"
+    "own (PGP/MIME, RFC 3156). Subject, From, To, Cc, Date, Message-ID and Reply-To also travel\n"
+    "inside the signed or encrypted part (RFC 9788); outside, an encrypted message's Subject is\n"
+    "\"...\". Without --sign and --encrypt the draft goes out as it is.\n"
+    "\n"
+    "Bcc is never written into a message: each Bcc address gets a copy of its own, so a draft\n"
+    "with Bcc makes several messages and needs --output-dir (DIR/1.eml is the To/Cc copy, then\n"
+    "one file per Bcc address). Every message is stored as an outgoing article. When a key is\n"
+    "missing, expired or revoked, nothing is written or stored and the error names the address.\n"
+    "\n"
+    "  --sign                  sign with the From address's key\n"
+    "  --encrypt               encrypt to every recipient's key (and the sender's)\n"
+    "  --no-protected-headers  no headers inside; the Subject stays readable outside\n"
+    "  --input FILE            the draft (default: standard input)\n"
+    "  --output FILE           write the message to FILE (one copy only)\n"
+    "  --output-dir DIR        write each copy to DIR/<n>.eml, n from 1\n"
+    "  --json                  print {\"copies\": [{\"recipients\", \"article_id\", \"file\"}]}\n"
+    "                          instead of the message (\"file\" is null when none was written)\n"
+    "\n"
+    "Example:\n"
+    "  pgpdesk outgoing --sign --encrypt --input draft.eml --output signed-encrypted.eml\n";
+
+typedef struct outgoing_args {
+    pgpdesk_outgoing_options_t options;
+    const char *input, *output, *output_dir;
+    bool json;
+} outgoing_args_t;
+
+enum { OPT_SIGN = 0x100, OPT_ENCRYPT, OPT_NO_PROTECTED_HEADERS, OPT_INPUT, OPT_OUTPUT,
+       OPT_OUTPUT_DIR, OPT_JSON, OPT_HELP };
+
+/* Returns CLI_OK to go on, CLI_USAGE after a usage error, -1 after printing help. */
+static int
+parse_args(int argc, char **argv, outgoing_args_t *args)
+{
+    static const struct option options[] = {
+        {"sign", no_argument, NULL, OPT_SIGN},
+        {"encrypt", no_argument, NULL, OPT_ENCRYPT},
+        {"no-protected-headers", no_argument, NULL, OPT_NO_PROTECTED_HEADERS},
+        {"input", required_argument, NULL, OPT_INPUT},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    memset(args, 0, sizeof *args);
+    args->options.protected_headers = true;
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "-", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_HELP: return cli_help(usage) - 1;
+        case OPT_SIGN: args->options.sign = true; break;
+        case OPT_ENCRYPT: args->options.encrypt = true; break;
+        case OPT_NO_PROTECTED_HEADERS: args->options.protected_headers = false; break;
+        case OPT_INPUT: args->input = optarg; break;
+        case OPT_OUTPUT: args->output = optarg; break;
+        case OPT_OUTPUT_DIR: args->output_dir = optarg; break;
+        case OPT_JSON: args->json = true; break;
+        case 1: return cli_usage_error(usage, "unexpected argument '%s'", optarg);
+        default:
+            return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (args->output && args->output_dir)
+        return cli_usage_error(usage, "--output and --output-dir exclude each other");
+    return CLI_OK;
+}
+
+/* Does the draft's header section have a Bcc field holding an address? Such a draft makes a
+ * message per Bcc address, which must not be written all to one place. */
+static bool
+has_bcc_address(const uint8_t *draft, size_t size)
+{
+    bool in_bcc = false;
+    for (size_t pos = 0; pos < size;) {
+        const uint8_t *line = draft + pos, *nl = memchr(line, '\n', size - pos);
+        size_t len = nl ? (size_t) (nl - line) + 1 : size - pos;
+        if (line[0] == '\n' || (len == 2 && line[0] == '\r'))
+            break;
+        if (line[0] != ' ' && line[0] != '\t') {
+            size_t name = 0;
+            while (name < len && line[name] != ':' && line[name] != ' ' && line[name] != '\t')
+                name++;
+            in_bcc = name == 3 && strncasecmp((const char *) line, "bcc", 3) == 0;
+        }
+        if (in_bcc && memchr(line, '@', len))
+            return true;
+        pos += len;
+    }
+    return false;
+}
+
+static bool
+is_directory(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Writes each copy where it was asked for; file_names gets the file of each (NULL if none).
+ * Returns CLI_ERROR after printing why when a copy could not be written. */
+static int
+write_copies(const outgoing_args_t *args, const pgpdesk_outgoing_result_t *result,
+             char **file_names)
+{
+    for (size_t i = 0; i < result->count; i++) {
+        const pgpdesk_outgoing_copy_t *copy = &result->copies[i];
+        char *path = NULL;
+        if (args->output_dir && asprintf(&path, "%s/%zu.eml", args->output_dir, i + 1) < 0)
+            return cli_error("out of memory");
+        if (args->output && !(path = strdup(args->output)))
+            return cli_error("out of memory");
+        if (!path) {
+            if (!args->json)
+                fwrite(copy->message, 1, copy->size, stdout);
+            continue;
+        }
+        file_names[i] = path;
+        if (cli_write_file(path, copy->message, copy->size, false) != CLI_OK)
+            return CLI_ERROR;
+        if (args->output_dir && !args->json)
+            fprintf(stderr, "pgpdesk: wrote %s\n", path);
+    }
+    return CLI_OK;
+}
+
+static void
+print_json(const pgpdesk_outgoing_result_t *result, char **file_names)
+{
+    json_t *copies = json_array();
+    for (size_t i = 0; i < result->count; i++) {
+        const pgpdesk_outgoing_copy_t *copy = &result->copies[i];
+        json_t *recipients = json_array();
+        for (size_t j = 0; j < copy->recipient_count; j++)
+            json_array_append_new(recipients, json_string(copy->recipients[j]));
+        json_array_append_new(copies,
+                              json_pack("{s:o, s:I, s:o}", "recipients", recipients, "article_id",
+                                        (json_int_t) copy->article_id, "file",
+                                        file_names[i] ? json_string(file_names[i]) : json_null()));
+    }
+    cli_print_json(json_pack("{s:o}", "copies", copies));
+}
+
+int
+cli_cmd_outgoing(cli_t *cli, int argc, char **argv)
+{
+    outgoing_args_t args;
+    int rc = parse_args(argc, argv, &args);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    /* Checked before the database is opened (and maybe created) for nothing. */
+    if (args.input && access(args.input, R_OK) != 0)
+        return cli_error("%s: %s", args.input, strerror(errno));
+    if (args.output_dir && !is_directory(args.output_dir))
+        return cli_error("%s: not a directory", args.output_dir);
+    if ((rc = cli_open(cli)))
+        return rc;
+    pgpdesk_limits_t limits;
+    pgpdesk_get_limits(cli->pd, &limits);
+    uint8_t *draft = NULL;
+    size_t size = 0;
+    /* One byte over the limit is enough for the library to refuse the draft as too large. */
+    if ((rc = cli_read_input(args.input ? args.input : "-", limits.max_message_size, &draft,
+                             &size)))
+        return rc;
+    /* Checked before anything is stored: the copies would have nowhere to go. */
+    if (!args.output_dir && (args.output || !args.json) && has_bcc_address(draft, size)) {
+        free(draft);
+        return cli_usage_error(usage, "the draft has Bcc addresses, so it makes one message for "
+                                      "each of them: give --output-dir DIR");
+    }
+    pgpdesk_outgoing_result_t *result = NULL;
+    pgpdesk_status_t st = pgpdesk_outgoing_process(cli->pd, draft, size, &args.options, &result);
+    free(draft);
+    if (st)
+        return cli_fail(cli, st);
+    char **file_names = calloc(result->count, sizeof *file_names);
+    rc = file_names ? write_copies(&args, result, file_names) : cli_error("out of memory");
+    if (rc == CLI_OK && args.json)
+        print_json(result, file_names);
+    for (size_t i = 0; file_names && i < result->count; i++)
+        free(file_names[i]);
+    free(file_names);
+    pgpdesk_outgoing_result_destroy(result);
+    return rc;
+}

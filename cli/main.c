@@ -17,6 +17,9 @@ static const cli_command_t commands[] = {
     {"article", cli_cmd_article, "show a stored article"},
     {"retry", cli_cmd_retry, "re-run incoming processing on a stored article"},
     {"log", cli_cmd_log, "show the log of crypto operations (Recent Logs)"},
+    {"serve", cli_cmd_serve, "run the HTTP server: the JSON API and the web UI"},
+    {"user", cli_cmd_user, "manage users of the web UI and API: add, passwd, token, list, delete"},
+    {"group", cli_cmd_group, "manage groups: sender address, sign/encrypt defaults, policy"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

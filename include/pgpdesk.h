@@ -55,6 +55,14 @@ typedef enum pgpdesk_status {
     PGPDESK_STATUS_ARTICLE_NOT_FOUND = 28,
     PGPDESK_STATUS_KEY_REVOKED = 29,        /* "The PGP key for %s has been revoked." */
     PGPDESK_STATUS_NO_SENDER = 30,          /* the draft has no single From address */
+    PGPDESK_STATUS_AUTH_FAILED = 31,        /* wrong login, password, token or session */
+    PGPDESK_STATUS_USER_EXISTS = 32,
+    PGPDESK_STATUS_USER_NOT_FOUND = 33,
+    PGPDESK_STATUS_GROUP_NOT_FOUND = 34,
+    PGPDESK_STATUS_GROUP_EXISTS = 35,
+    PGPDESK_STATUS_INTEGRATION_DISABLED = 36, /* the PGP integration switch is off */
+    PGPDESK_STATUS_POLICY_VIOLATION = 37,   /* the group requires signed and encrypted mail */
+    PGPDESK_STATUS_WEAK_PASSWORD = 38,      /* shorter than 8 characters */
 } pgpdesk_status_t;
 
 /* The stable, user-facing message for a status. Static storage; never NULL. */
@@ -246,6 +254,7 @@ pgpdesk_status_t pgpdesk_outgoing_process(pgpdesk_t *pd, const void *draft, size
 typedef struct pgpdesk_article {
     int64_t id;
     char direction[4];      /* "in" or "out" */
+    int64_t group_id;       /* 0 when no group */
     uint8_t *raw;           /* the message exactly as received or sent */
     size_t raw_size;
     uint8_t *mime;          /* the processed view: decrypted, unwrapped; NULL if none */
@@ -302,6 +311,198 @@ void pgpdesk_log_list_destroy(pgpdesk_log_list_t *list);
 pgpdesk_status_t pgpdesk_log_list(pgpdesk_t *pd, size_t limit, pgpdesk_log_list_t **out);
 
 json_t *pgpdesk_log_entry_to_json(const pgpdesk_log_entry_t *entry);
+
+/* ---------------------------------------------------------------- settings */
+
+/* The global PGP integration switch (Zammad's "pgp_integration"); on in a new database.
+ * Disabled: no incoming processing, no outgoing signing/encryption, no buttons. */
+pgpdesk_status_t pgpdesk_integration_enabled(pgpdesk_t *pd, bool *enabled);
+pgpdesk_status_t pgpdesk_set_integration_enabled(pgpdesk_t *pd, bool enabled);
+
+/* ---------------------------------------------------------------- groups */
+
+typedef enum pgpdesk_policy {
+    PGPDESK_POLICY_OPTIONAL = 0, /* agents choose (default) */
+    PGPDESK_POLICY_REQUIRED = 1, /* the server refuses drafts that are not signed and encrypted */
+} pgpdesk_policy_t;
+
+/* A group default: unset means on (Zammad's pgp_config semantics); it applies only when the
+ * option is possible. */
+typedef enum pgpdesk_default {
+    PGPDESK_DEFAULT_UNSET = -1,
+    PGPDESK_DEFAULT_OFF = 0,
+    PGPDESK_DEFAULT_ON = 1,
+} pgpdesk_default_t;
+
+typedef struct pgpdesk_group {
+    int64_t id;
+    char *name;
+    char *email;                   /* the sender address (outgoing account); NULL if none */
+    pgpdesk_default_t sign_default;
+    pgpdesk_default_t encrypt_default;
+    pgpdesk_policy_t policy;
+} pgpdesk_group_t;
+
+typedef struct pgpdesk_group_list {
+    pgpdesk_group_t *groups;
+    size_t count;
+} pgpdesk_group_list_t;
+
+void pgpdesk_group_destroy(pgpdesk_group_t *group);
+void pgpdesk_group_list_destroy(pgpdesk_group_list_t *list);
+
+/* Creates a group from group (its id is ignored). GROUP_EXISTS for a taken name.
+ * id: the new group's id. */
+pgpdesk_status_t pgpdesk_group_create(pgpdesk_t *pd, const pgpdesk_group_t *group, int64_t *id);
+/* Replaces every field of the group group->id. GROUP_NOT_FOUND if absent. */
+pgpdesk_status_t pgpdesk_group_update(pgpdesk_t *pd, const pgpdesk_group_t *group);
+pgpdesk_status_t pgpdesk_group_delete(pgpdesk_t *pd, int64_t id);
+/* out: caller destroys with pgpdesk_group_destroy(). */
+pgpdesk_status_t pgpdesk_group_get(pgpdesk_t *pd, int64_t id, pgpdesk_group_t **out);
+/* Ordered by name. out: caller destroys with pgpdesk_group_list_destroy(). */
+pgpdesk_status_t pgpdesk_group_list(pgpdesk_t *pd, pgpdesk_group_list_t **out);
+
+/* {"id","name","email","sign_default":true|false|null,"encrypt_default":...,"policy"}. */
+json_t *pgpdesk_group_to_json(const pgpdesk_group_t *group);
+
+/* ---------------------------------------------------------------- security options */
+
+/* Can a draft be signed / encrypted? Zammad's rules: message templates with %s and their
+ * placeholders, plus pgpdesk's own for revoked and capability-less keys. */
+typedef struct pgpdesk_security_option {
+    bool possible;
+    bool active_by_default; /* the group default, when possible */
+    char *message;          /* a template, e.g. "The PGP key for %s was found." */
+    char **placeholders;
+    size_t placeholder_count;
+} pgpdesk_security_option_t;
+
+typedef struct pgpdesk_security_options {
+    pgpdesk_security_option_t sign;
+    pgpdesk_security_option_t encryption;
+} pgpdesk_security_options_t;
+
+void pgpdesk_security_options_destroy(pgpdesk_security_options_t *options);
+
+/* The options for a draft in group_id (0: none) to the addresses in to and cc (comma-separated
+ * lists, may be NULL) and customer (an address, may be NULL).
+ * out: caller destroys with pgpdesk_security_options_destroy(). */
+pgpdesk_status_t pgpdesk_security_options(pgpdesk_t *pd, int64_t group_id, const char *to,
+                                          const char *cc, const char *customer,
+                                          pgpdesk_security_options_t **out);
+
+/* Zammad's JSON: {"type":"PGP","sign":{"success","comment","commentPlaceholders",
+ * "active_by_default"},"encryption":{...}}. */
+json_t *pgpdesk_security_options_to_json(const pgpdesk_security_options_t *options);
+
+/* ---------------------------------------------------------------- composing drafts */
+
+typedef struct pgpdesk_draft_attachment {
+    const char *filename;
+    const char *content_type; /* NULL: application/octet-stream */
+    const void *data;
+    size_t size;
+    const char *content_id;   /* NULL, or the cid an inline image is referenced by */
+} pgpdesk_draft_attachment_t;
+
+/* What the compose form sends. Address fields are comma-separated lists; NULL or "" if none. */
+typedef struct pgpdesk_draft {
+    const char *to, *cc, *bcc;
+    const char *subject;
+    const char *body;          /* text/plain, UTF-8 */
+    const char *in_reply_to;   /* a Message-ID being answered, or NULL */
+    const pgpdesk_draft_attachment_t *attachments;
+    size_t attachment_count;
+} pgpdesk_draft_t;
+
+/* Builds an RFC 5322 draft from the fields, From from, with Date and Message-ID.
+ * message: malloc'd, NUL-terminated; caller frees. MALFORMED_MESSAGE for unusable addresses. */
+pgpdesk_status_t pgpdesk_draft_compose(pgpdesk_t *pd, const char *from, const pgpdesk_draft_t *draft,
+                                       char **message, size_t *size);
+
+/* ---------------------------------------------------------------- sending from a group */
+
+/* Sends a draft from a group: the group's sender address becomes From, the server re-checks
+ * the security options (refusing what is impossible, with the option's message in errmsg) and
+ * the group policy (POLICY_VIOLATION), then does what pgpdesk_outgoing_process() does; the
+ * articles are filed under the group. out: as pgpdesk_outgoing_process(). */
+pgpdesk_status_t pgpdesk_group_send(pgpdesk_t *pd, int64_t group_id, const void *draft,
+                                    size_t size, const pgpdesk_outgoing_options_t *options,
+                                    pgpdesk_outgoing_result_t **out);
+
+/* ---------------------------------------------------------------- article lists */
+
+typedef struct pgpdesk_article_list {
+    pgpdesk_article_t *articles; /* without raw and mime bytes (NULL) */
+    size_t count;
+} pgpdesk_article_list_t;
+
+void pgpdesk_article_list_destroy(pgpdesk_article_list_t *list);
+
+/* The articles of group_id (0: all), newest first, at most limit after skipping offset.
+ * Incoming articles belong to the group whose sender address is among their To/Cc.
+ * out: caller destroys with pgpdesk_article_list_destroy(). */
+pgpdesk_status_t pgpdesk_article_list(pgpdesk_t *pd, int64_t group_id, size_t limit,
+                                      size_t offset, pgpdesk_article_list_t **out);
+
+/* ---------------------------------------------------------------- users and sessions */
+
+typedef enum pgpdesk_role {
+    PGPDESK_ROLE_AGENT = 1,
+    PGPDESK_ROLE_ADMIN = 2,
+} pgpdesk_role_t;
+
+typedef struct pgpdesk_user {
+    int64_t id;
+    char *login;
+    pgpdesk_role_t role;
+    int64_t created_at;
+} pgpdesk_user_t;
+
+typedef struct pgpdesk_user_list {
+    pgpdesk_user_t *users;
+    size_t count;
+} pgpdesk_user_list_t;
+
+void pgpdesk_user_destroy(pgpdesk_user_t *user);
+void pgpdesk_user_list_destroy(pgpdesk_user_list_t *list);
+
+/* Passwords are hashed with Argon2id (libsodium's crypto_pwhash_str); at least 8 characters.
+ * id: may be NULL. */
+pgpdesk_status_t pgpdesk_user_create(pgpdesk_t *pd, const char *login, const char *password,
+                                     pgpdesk_role_t role, int64_t *id);
+pgpdesk_status_t pgpdesk_user_set_password(pgpdesk_t *pd, const char *login,
+                                           const char *password);
+pgpdesk_status_t pgpdesk_user_delete(pgpdesk_t *pd, const char *login);
+/* out: caller destroys with pgpdesk_user_list_destroy(). */
+pgpdesk_status_t pgpdesk_user_list(pgpdesk_t *pd, pgpdesk_user_list_t **out);
+/* Number of users, for first-start set-up. */
+pgpdesk_status_t pgpdesk_user_count(pgpdesk_t *pd, size_t *count);
+
+/* AUTH_FAILED for an unknown login or wrong password (same status, same time: no oracle).
+ * out: caller destroys with pgpdesk_user_destroy(). */
+pgpdesk_status_t pgpdesk_user_authenticate(pgpdesk_t *pd, const char *login,
+                                           const char *password, pgpdesk_user_t **out);
+
+/* A new API token for login, shown once and stored only as a hash.
+ * token: malloc'd, caller frees. */
+pgpdesk_status_t pgpdesk_token_create(pgpdesk_t *pd, const char *login, char **token);
+/* out: the token's user; caller destroys. AUTH_FAILED if unknown. */
+pgpdesk_status_t pgpdesk_token_authenticate(pgpdesk_t *pd, const char *token,
+                                            pgpdesk_user_t **out);
+
+/* A browser session for user_id, valid for ttl_seconds; stored as hashes.
+ * session, csrf: malloc'd, caller frees. */
+pgpdesk_status_t pgpdesk_session_create(pgpdesk_t *pd, int64_t user_id, int64_t ttl_seconds,
+                                        char **session, char **csrf);
+/* out: the session's user; csrf_ok (may be NULL) tells whether csrf (may be NULL) is the
+ * session's CSRF token. AUTH_FAILED if unknown or expired. */
+pgpdesk_status_t pgpdesk_session_authenticate(pgpdesk_t *pd, const char *session,
+                                              const char *csrf, pgpdesk_user_t **out,
+                                              bool *csrf_ok);
+pgpdesk_status_t pgpdesk_session_delete(pgpdesk_t *pd, const char *session);
+
+json_t *pgpdesk_user_to_json(const pgpdesk_user_t *user);
 
 /* ---------------------------------------------------------------- JSON */
 

@@ -63,17 +63,35 @@ log_incoming(pgpdesk_t *pd, const incoming_analysis_t *a)
     }
 }
 
+/* With the integration switched off a message is stored, filed and left alone. */
+static pgpdesk_status_t
+analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analysis_t *a)
+{
+    bool enabled = true;
+    pgpdesk_status_t st = pgpdesk_integration_enabled(pd, &enabled);
+    if (st || enabled)
+        return st ? st : incoming_analyze(pd, raw, size, a);
+    a->security = json_pack("{s:s, s:{s:s, s:b}, s:{s:s, s:b}, s:s}", "type", "PGP", "sign",
+                            "status", "none", "success", 0, "encryption", "status", "none",
+                            "success", 0, "error", "The PGP integration is disabled.");
+    return a->security ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
+}
+
 static pgpdesk_status_t
 analyze_and_store(pgpdesk_t *pd, int64_t id, const uint8_t *raw, size_t size,
                   incoming_analysis_t *a)
 {
-    pgpdesk_status_t st = incoming_analyze(pd, raw, size, a);
+    pgpdesk_status_t st = analyze(pd, raw, size, a);
     if (st)
         return pd_fail(pd, st, NULL);
     article_fields_t fields = {
         .mime = a->mime, .mime_size = a->mime_size, .from = a->from, .to = a->to, .cc = a->cc,
         .subject = a->subject, .message_id = a->message_id, .security = a->security};
-    return article_store_fields(pd, id, &fields);
+    st = article_store_fields(pd, id, &fields);
+    int64_t group_id = st ? 0 : group_for_recipients(pd, a->to, a->cc);
+    if (group_id)
+        pd->store->ops->article_set_group(pd->store, id, group_id);
+    return st;
 }
 
 pgpdesk_status_t
@@ -129,7 +147,7 @@ pgpdesk_article_retry(pgpdesk_t *pd, int64_t id, bool *improved, pgpdesk_article
                        (long long) id);
     }
     incoming_analysis_t a = {0};
-    st = incoming_analyze(pd, article->raw, article->raw_size, &a);
+    st = analyze(pd, article->raw, article->raw_size, &a);
     bool better = !st && is_improvement(article->security, a.security);
     if (better) {
         article_fields_t fields = {
@@ -157,11 +175,9 @@ pgpdesk_article_get(pgpdesk_t *pd, int64_t id, pgpdesk_article_t **out)
     return st ? pd_fail(pd, st, NULL) : st;
 }
 
-void
-pgpdesk_article_destroy(pgpdesk_article_t *a)
+static void
+article_clear(pgpdesk_article_t *a)
 {
-    if (!a)
-        return;
     free(a->raw);
     free(a->mime);
     free(a->from);
@@ -170,7 +186,34 @@ pgpdesk_article_destroy(pgpdesk_article_t *a)
     free(a->subject);
     free(a->message_id);
     json_decref(a->security);
+}
+
+void
+pgpdesk_article_destroy(pgpdesk_article_t *a)
+{
+    if (!a)
+        return;
+    article_clear(a);
     free(a);
+}
+
+pgpdesk_status_t
+pgpdesk_article_list(pgpdesk_t *pd, int64_t group_id, size_t limit, size_t offset,
+                     pgpdesk_article_list_t **out)
+{
+    pgpdesk_status_t st = pd->store->ops->article_list(pd->store, group_id, limit, offset, out);
+    return st ? pd_fail(pd, st, "%s", pd->store->errmsg) : st;
+}
+
+void
+pgpdesk_article_list_destroy(pgpdesk_article_list_t *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        article_clear(&list->articles[i]);
+    free(list->articles);
+    free(list);
 }
 
 /* ---------------------------------------------------------------- the log */

@@ -124,6 +124,15 @@ openpgp_init(void)
     pthread_once(&once, silence_console_log);
 }
 
+/* Sends librnp's log for this ffi to fd, which librnp then owns (and closes with the ffi or
+ * the next call). */
+static void
+log_to(openpgp_keyring_t *ring, int fd)
+{
+    if (fd >= 0 && rnp_ffi_set_log_fd(ring->ffi, fd) != RNP_SUCCESS)
+        close(fd);
+}
+
 pgpdesk_status_t
 openpgp_keyring_create(openpgp_keyring_t **out)
 {
@@ -134,10 +143,7 @@ openpgp_keyring_create(openpgp_keyring_t **out)
         free(ring);
         return PGPDESK_STATUS_CRYPTO_ERROR;
     }
-    /* librnp closes the log descriptor with the ffi. */
-    int log_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (log_fd >= 0 && rnp_ffi_set_log_fd(ring->ffi, log_fd) != RNP_SUCCESS)
-        close(log_fd);
+    log_to(ring, open("/dev/null", O_WRONLY | O_CLOEXEC));
     *out = ring;
     return PGPDESK_STATUS_SUCCESS;
 }
@@ -851,46 +857,64 @@ protection_passed(rnp_op_verify_t op, char mode_out[16], char cipher_out[16])
     return ok;
 }
 
-static void
+/* The primary fingerprint of the key whose session key was used; false when no session key
+ * was recovered at all. */
+static bool
 used_key_fingerprint(rnp_op_verify_t op, rnp_ffi_t ffi, char out[PGPDESK_FINGERPRINT_SIZE])
 {
     rnp_recipient_handle_t recipient = NULL;
+    rnp_symenc_handle_t symenc = NULL;
     char *keyid = NULL;
     rnp_key_handle_t key = NULL;
     out[0] = '\0';
-    if (rnp_op_verify_get_used_recipient(op, &recipient) != RNP_SUCCESS || !recipient ||
-        rnp_recipient_get_keyid(recipient, &keyid) != RNP_SUCCESS)
-        return;
+    if (rnp_op_verify_get_used_recipient(op, &recipient) != RNP_SUCCESS || !recipient)
+        return rnp_op_verify_get_used_symenc(op, &symenc) == RNP_SUCCESS && symenc;
+    if (rnp_recipient_get_keyid(recipient, &keyid) != RNP_SUCCESS)
+        return true;
     if (rnp_locate_key(ffi, "keyid", keyid, &key) == RNP_SUCCESS && key)
         signer_fingerprint(key, out);
     rnp_key_handle_destroy(key);
     rnp_buffer_destroy(keyid);
+    return true;
 }
 
-/* Why decryption failed. Once the session key was recovered (the data is being decrypted:
- * its protection mode is known), every failure is tampering, whatever librnp calls it. */
+/* Does the ring hold the private key of one of the message's recipients? */
+static bool
+holds_recipient_key(rnp_op_verify_t op, rnp_ffi_t ffi, size_t recipients)
+{
+    bool found = false;
+    for (size_t i = 0; i < recipients && !found; i++) {
+        rnp_recipient_handle_t recipient = NULL;
+        char *keyid = NULL;
+        rnp_key_handle_t key = NULL;
+        if (rnp_op_verify_get_recipient_at(op, i, &recipient) == RNP_SUCCESS &&
+            rnp_recipient_get_keyid(recipient, &keyid) == RNP_SUCCESS &&
+            rnp_locate_key(ffi, "keyid", keyid, &key) == RNP_SUCCESS && key)
+            rnp_key_have_secret(key, &found);
+        rnp_key_handle_destroy(key);
+        rnp_buffer_destroy(keyid);
+    }
+    return found;
+}
+
+/* Why decryption failed. Once a session key was recovered (a recipient or password was used),
+ * every failure is tampering, whatever librnp calls it: one uniform integrity_failure. */
 static openpgp_decrypt_status_t
-decrypt_failure(rnp_result_t rc, bool overflow, const char *protection)
+decrypt_failure(rnp_result_t rc, bool overflow, bool session_key, size_t recipients,
+                bool had_private_key)
 {
     if (overflow)
         return OPENPGP_DECRYPT_TOO_LARGE;
-    if (rc == RNP_ERROR_NOT_SUPPORTED || rc == RNP_ERROR_NOT_IMPLEMENTED)
+    /* Our private key (its passphrase proven at import) could not open the session key: it
+     * names an algorithm librnp refuses (librnp says so only on stderr), or it is damaged. */
+    if (rc == RNP_ERROR_NOT_SUPPORTED || rc == RNP_ERROR_NOT_IMPLEMENTED ||
+        (had_private_key && !session_key))
         return OPENPGP_DECRYPT_UNSUPPORTED;
-    if (protection[0] && strcmp(protection, "none") != 0)
+    if (session_key)
         return OPENPGP_DECRYPT_INTEGRITY;
-    switch (rc) {
-    case RNP_ERROR_NO_SUITABLE_KEY:
-    case RNP_ERROR_KEY_NOT_FOUND:
-    case RNP_ERROR_DECRYPT_FAILED:
+    if (recipients > 0)
         return OPENPGP_DECRYPT_NO_KEY;
-    case RNP_ERROR_BAD_FORMAT:
-    case RNP_ERROR_NOT_ENOUGH_DATA:
-    case RNP_ERROR_UNKNOWN_TAG:
-    case RNP_ERROR_READ:
-        return OPENPGP_DECRYPT_MALFORMED;
-    default:
-        return OPENPGP_DECRYPT_INTEGRITY;
-    }
+    return OPENPGP_DECRYPT_MALFORMED;
 }
 
 pgpdesk_status_t
@@ -919,9 +943,10 @@ openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_
     if (rc == RNP_SUCCESS && rnp_output_finish(output) != RNP_SUCCESS)
         rc = RNP_ERROR_WRITE;
     bool protected_ok = protection_passed(op, result->protection, result->cipher);
-    used_key_fingerprint(op, ring->ffi, result->key_fingerprint);
-    size_t recipients = 0;
+    bool session_key = used_key_fingerprint(op, ring->ffi, result->key_fingerprint);
+    size_t recipients = 0, passwords = 0;
     rnp_op_verify_get_recipient_count(op, &recipients);
+    rnp_op_verify_get_symenc_count(op, &passwords);
 
     if (rc == RNP_SUCCESS && strcmp(result->protection, "none") == 0)
         result->status = OPENPGP_DECRYPT_MALFORMED; /* signed only, not encrypted */
@@ -930,9 +955,8 @@ openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_
     else if (rc == RNP_SUCCESS)
         result->status = OPENPGP_DECRYPT_INTEGRITY;
     else
-        result->status = decrypt_failure(rc, buf.overflow, result->protection);
-    if (rc != RNP_SUCCESS && recipients == 0 && result->status == OPENPGP_DECRYPT_NO_KEY)
-        result->status = OPENPGP_DECRYPT_MALFORMED;
+        result->status = decrypt_failure(rc, buf.overflow, session_key, recipients + passwords,
+                                         holds_recipient_key(op, ring->ffi, recipients));
 
     if (result->status == OPENPGP_DECRYPT_OK) {
         st = collect_signatures(op, &result->verify);

@@ -65,7 +65,8 @@ static const char *const encryption_comments[][2] = {
     {"integrity_failure", "The encrypted message failed its integrity check; none of it was kept."},
     {"too_large", "The decrypted message would exceed the size limit."},
     {"malformed", "The encrypted part of this PGP email could not be read."},
-    {"unsupported_algorithm", "The message uses an encryption algorithm that is not supported."},
+    {"unsupported_algorithm", "The message uses an encryption algorithm that is not supported, "
+                              "or its session key is damaged."},
     {"partial", "Only part of this message is encrypted; it was not decrypted into the article."},
 };
 
@@ -585,6 +586,19 @@ encrypted_file_name(GMimeObject *obj)
                : NULL;
 }
 
+/* Is this an OpenPGP encrypted message: armored, or binary starting with a public-key or
+ * password encrypted session key packet (tag 1 or 3, old or new packet format)? */
+static bool
+looks_encrypted(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return false;
+    if (memmem(data, size < 4096 ? size : 4096, armor_message, strlen(armor_message)))
+        return true;
+    uint8_t b = data[0];
+    return (b >= 0x84 && b <= 0x87) || (b >= 0x8c && b <= 0x8f) || b == 0xc1 || b == 0xc3;
+}
+
 /* An attached encrypted file is decrypted into a file of its own, never into the text; a
  * .asc that is no encrypted message (a key, a signature) is left alone. */
 static void
@@ -634,8 +648,11 @@ scan_nested(analysis_ctx_t *ctx, GMimeObject *obj)
         return;
     if (is_type(obj, "multipart", "signed") || is_type(obj, "application", "pgp-signature"))
         mark_partial(ctx->sign);
-    if (is_type(obj, "multipart", "encrypted") || is_type(obj, "application", "pgp-encrypted"))
+    if (is_type(obj, "multipart", "encrypted") || is_type(obj, "application", "pgp-encrypted")) {
+        /* A PGP/MIME message nested in an unprotected one (Efail) is never opened. */
         mark_partial(ctx->encryption);
+        return;
+    }
     if (GMIME_IS_MULTIPART(obj)) {
         GMimeMultipart *mp = GMIME_MULTIPART(obj);
         for (int i = 0, n = g_mime_multipart_get_count(mp); i < n; i++)
@@ -652,7 +669,7 @@ scan_nested(analysis_ctx_t *ctx, GMimeObject *obj)
             mark_partial(ctx->sign);
         else if (kind == ARMOR_MESSAGE)
             mark_partial(ctx->encryption);
-        if (text && encrypted_file_name(obj))
+        if (text && encrypted_file_name(obj) && looks_encrypted(text->data, text->len))
             decrypt_attachment(ctx, obj, text);
         if (text)
             g_byte_array_free(text, TRUE);

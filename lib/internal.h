@@ -48,6 +48,9 @@ pgpdesk_status_t article_store_fields(pgpdesk_t *pd, int64_t id, const article_f
 void log_write(pgpdesk_t *pd, const char *direction, const char *method, bool success,
                const char *from, const char *to, const char *message_id, json_t *detail);
 
+/* The group whose sender address is among the To/Cc addresses, or 0. */
+int64_t group_for_recipients(pgpdesk_t *pd, const char *to, const char *cc);
+
 /* ---------------------------------------------------------------- incoming analysis */
 
 /* What incoming processing makes of one raw message. */
@@ -98,5 +101,23 @@ int64_t pd_monotonic_ms(void);
 
 /* Initializes GMime once per process (thread-safe). */
 void pd_gmime_init(void);
+
+/* The mailbox addresses in an RFC 5322 address list (groups flattened), lower-cased, without
+ * duplicates, appended to *addrs. list may be NULL. */
+bool pd_parse_addresses(const char *list, char ***addrs, size_t *count);
+
+/* ---------------------------------------------------------------- key states */
+
+/* Why a key for an address can or cannot serve a purpose, most hopeful first. */
+typedef enum key_state {
+    KEY_USABLE = 0,
+    KEY_EXPIRED,   /* only expired keys */
+    KEY_REVOKED,   /* only revoked (or expired) keys */
+    KEY_INCAPABLE, /* keys, but none with a usable subkey for the purpose */
+    KEY_MISSING,   /* no key at all (for signing: no private key) */
+} key_state_t;
+
+/* The state of the keys for email and purpose (signing needs a private key). */
+key_state_t keystore_key_state(pgpdesk_t *pd, const char *email, pgpdesk_key_purpose_t purpose);
 
 #endif

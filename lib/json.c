@@ -44,9 +44,10 @@ pgpdesk_key_to_json(const pgpdesk_key_t *key)
 json_t *
 pgpdesk_article_to_json(const pgpdesk_article_t *a)
 {
-    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:O}",
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:O}",
                      "id", (json_int_t) a->id,
                      "direction", a->direction,
+                     "group_id", a->group_id ? json_integer(a->group_id) : json_null(),
                      "from", string_or_null(a->from),
                      "to", string_or_null(a->to),
                      "cc", string_or_null(a->cc),
@@ -68,4 +69,54 @@ pgpdesk_log_entry_to_json(const pgpdesk_log_entry_t *e)
                      "from_to", e->from_to ? e->from_to : "",
                      "message_id", string_or_null(e->message_id),
                      "detail", e->detail ? e->detail : json_null());
+}
+
+static json_t *
+default_json(pgpdesk_default_t value)
+{
+    return value == PGPDESK_DEFAULT_UNSET ? json_null() : json_boolean(value == PGPDESK_DEFAULT_ON);
+}
+
+json_t *
+pgpdesk_group_to_json(const pgpdesk_group_t *g)
+{
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:s}",
+                     "id", (json_int_t) g->id,
+                     "name", g->name ? g->name : "",
+                     "email", string_or_null(g->email),
+                     "sign_default", default_json(g->sign_default),
+                     "encrypt_default", default_json(g->encrypt_default),
+                     "policy", g->policy == PGPDESK_POLICY_REQUIRED ? "required" : "optional");
+}
+
+static json_t *
+option_to_json(const pgpdesk_security_option_t *opt)
+{
+    json_t *placeholders = json_array();
+    for (size_t i = 0; placeholders && i < opt->placeholder_count; i++)
+        json_array_append_new(placeholders, json_string(opt->placeholders[i]));
+    return json_pack("{s:b, s:s, s:o, s:b}",
+                     "success", opt->possible,
+                     "comment", opt->message ? opt->message : "",
+                     "commentPlaceholders", placeholders,
+                     "active_by_default", opt->active_by_default);
+}
+
+json_t *
+pgpdesk_security_options_to_json(const pgpdesk_security_options_t *options)
+{
+    return json_pack("{s:s, s:o, s:o}",
+                     "type", "PGP",
+                     "sign", option_to_json(&options->sign),
+                     "encryption", option_to_json(&options->encryption));
+}
+
+json_t *
+pgpdesk_user_to_json(const pgpdesk_user_t *u)
+{
+    return json_pack("{s:I, s:s, s:s, s:o}",
+                     "id", (json_int_t) u->id,
+                     "login", u->login ? u->login : "",
+                     "role", u->role == PGPDESK_ROLE_ADMIN ? "admin" : "agent",
+                     "created_at", time_or_null(u->created_at));
 }

@@ -581,6 +581,29 @@ pgpdesk_keystore_find_usable(pgpdesk_t *pd, const char *email, pgpdesk_key_purpo
     return st ? pd_fail(pd, st, NULL) : st;
 }
 
+key_state_t
+keystore_key_state(pgpdesk_t *pd, const char *email, pgpdesk_key_purpose_t purpose)
+{
+    store_key_record_t *recs = NULL;
+    size_t count = 0;
+    key_state_t state = KEY_MISSING;
+    if (list_records(pd, email, &recs, &count))
+        return KEY_MISSING;
+    for (size_t i = 0; i < count; i++) {
+        const pgpdesk_key_t *k = &recs[i].info;
+        key_state_t s = usable_for(k, purpose)                              ? KEY_USABLE
+                        : purpose == PGPDESK_PURPOSE_SIGN && !k->secret     ? KEY_MISSING
+                        : k->revoked                                        ? KEY_REVOKED
+                        : k->expired                                        ? KEY_EXPIRED
+                                                                            : KEY_INCAPABLE;
+        if (s < state)
+            state = s;
+        store_key_record_clear(&recs[i]);
+    }
+    free(recs);
+    return state;
+}
+
 /* ---------------------------------------------------------------- export and delete */
 
 pgpdesk_status_t

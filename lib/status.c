@@ -68,6 +68,22 @@ pgpdesk_status_to_string(pgpdesk_status_t status)
         return "The PGP key has been revoked.";
     case PGPDESK_STATUS_NO_SENDER:
         return "The message needs exactly one From address.";
+    case PGPDESK_STATUS_AUTH_FAILED:
+        return "The login or password is wrong.";
+    case PGPDESK_STATUS_USER_EXISTS:
+        return "A user with this login already exists.";
+    case PGPDESK_STATUS_USER_NOT_FOUND:
+        return "The user could not be found.";
+    case PGPDESK_STATUS_GROUP_NOT_FOUND:
+        return "The group could not be found.";
+    case PGPDESK_STATUS_GROUP_EXISTS:
+        return "A group with this name already exists.";
+    case PGPDESK_STATUS_INTEGRATION_DISABLED:
+        return "The PGP integration is disabled.";
+    case PGPDESK_STATUS_POLICY_VIOLATION:
+        return "This group only sends signed and encrypted mail.";
+    case PGPDESK_STATUS_WEAK_PASSWORD:
+        return "A password needs at least 8 characters.";
     }
     return "Unknown error.";
 }

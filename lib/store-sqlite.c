@@ -1,6 +1,6 @@
 /* store-sqlite.c - the SQLite backend of store.h: WAL mode, a versioned schema migrated on open,
  * prepared statements, and SQL kept to what PostgreSQL also accepts. */
-#include "internal.h"
+#include "store-sqlite.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -8,10 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct sqlite_store {
-    store_t base;
-    sqlite3 *db;
-} sqlite_store_t;
 
 /* Each entry brings the schema from version i to i + 1. Append only. */
 static const char *const migrations[] = {
@@ -69,25 +65,48 @@ static const char *const migrations[] = {
     "  message_id TEXT,"
     "  detail TEXT NOT NULL);"
     "CREATE INDEX logs_created_at ON logs (created_at);",
+
+    "CREATE TABLE groups ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  email TEXT,"
+    "  sign_default INTEGER,"
+    "  encrypt_default INTEGER,"
+    "  policy TEXT NOT NULL);"
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY,"
+    "  login TEXT NOT NULL UNIQUE,"
+    "  password_hash TEXT NOT NULL,"
+    "  role TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE TABLE credentials ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  secret_hash TEXT NOT NULL UNIQUE,"
+    "  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  csrf_hash TEXT,"
+    "  expires_at BIGINT NOT NULL);"
+    "ALTER TABLE articles ADD COLUMN group_id INTEGER;"
+    "CREATE INDEX articles_group ON articles (group_id, id);",
 };
 
 #define SCHEMA_VERSION ((int) (sizeof migrations / sizeof migrations[0]))
 
-static pgpdesk_status_t
+pgpdesk_status_t
 db_error(sqlite_store_t *s)
 {
     snprintf(s->base.errmsg, sizeof s->base.errmsg, "%s", sqlite3_errmsg(s->db));
     return PGPDESK_STATUS_DATABASE_ERROR;
 }
 
-static pgpdesk_status_t
+pgpdesk_status_t
 exec_sql(sqlite_store_t *s, const char *sql)
 {
     return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? PGPDESK_STATUS_SUCCESS
                                                                     : db_error(s);
 }
 
-static pgpdesk_status_t
+pgpdesk_status_t
 prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **stmt)
 {
     return sqlite3_prepare_v2(s->db, sql, -1, stmt, NULL) == SQLITE_OK ? PGPDESK_STATUS_SUCCESS
@@ -95,7 +114,7 @@ prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **stmt)
 }
 
 /* Runs a statement that returns no rows and finalizes it. */
-static pgpdesk_status_t
+pgpdesk_status_t
 step_done(sqlite_store_t *s, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt);
@@ -175,14 +194,14 @@ sqlite_meta_set(store_t *store, const char *name, const char *value)
     " k.secret_key IS NOT NULL"
 #define KEY_MATERIAL_COLUMNS ", k.public_key, k.secret_key, k.passphrase"
 
-static char *
+char *
 column_text(sqlite3_stmt *stmt, int i)
 {
     const unsigned char *t = sqlite3_column_text(stmt, i);
     return t ? strdup((const char *) t) : NULL;
 }
 
-static bool
+bool
 column_blob(sqlite3_stmt *stmt, int i, uint8_t **out, size_t *size)
 {
     const void *blob = sqlite3_column_blob(stmt, i);
@@ -473,188 +492,13 @@ sqlite_key_find_by_id(store_t *store, const char *id, store_key_record_t **recs,
     return collect_keys(s, stmt, true, recs, count);
 }
 
-/* ---------------------------------------------------------------- articles */
-
-static void
+void
 bind_text_or_null(sqlite3_stmt *stmt, int i, const char *text)
 {
     if (text)
         sqlite3_bind_text(stmt, i, text, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(stmt, i);
-}
-
-static pgpdesk_status_t
-sqlite_article_insert(store_t *store, const char *direction, const void *raw, size_t size,
-                      int64_t created_at, int64_t *id)
-{
-    sqlite_store_t *s = (sqlite_store_t *) store;
-    sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s,
-        "INSERT INTO articles (direction, raw, created_at) VALUES (?, ?, ?) RETURNING id", &stmt);
-    if (st)
-        return st;
-    sqlite3_bind_text(stmt, 1, direction, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(stmt, 2, size ? raw : "", size, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, created_at);
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        *id = sqlite3_column_int64(stmt, 0);
-    else
-        st = db_error(s);
-    sqlite3_finalize(stmt);
-    return st;
-}
-
-static pgpdesk_status_t
-sqlite_article_update(store_t *store, int64_t id, const uint8_t *mime, size_t mime_size,
-                      const char *from, const char *to, const char *cc, const char *subject,
-                      const char *message_id, const char *security_json)
-{
-    sqlite_store_t *s = (sqlite_store_t *) store;
-    sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s,
-        "UPDATE articles SET mime = ?, from_addr = ?, to_addr = ?, cc_addr = ?, subject = ?,"
-        " message_id = ?, security = ? WHERE id = ?", &stmt);
-    if (st)
-        return st;
-    if (mime)
-        sqlite3_bind_blob64(stmt, 1, mime, mime_size, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(stmt, 1);
-    bind_text_or_null(stmt, 2, from);
-    bind_text_or_null(stmt, 3, to);
-    bind_text_or_null(stmt, 4, cc);
-    bind_text_or_null(stmt, 5, subject);
-    bind_text_or_null(stmt, 6, message_id);
-    bind_text_or_null(stmt, 7, security_json);
-    sqlite3_bind_int64(stmt, 8, id);
-    if ((st = step_done(s, stmt)))
-        return st;
-    return sqlite3_changes(s->db) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_ARTICLE_NOT_FOUND;
-}
-
-static pgpdesk_status_t
-sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out)
-{
-    sqlite_store_t *s = (sqlite_store_t *) store;
-    sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s,
-        "SELECT id, direction, raw, mime, from_addr, to_addr, cc_addr, subject, message_id,"
-        " security, created_at FROM articles WHERE id = ?", &stmt);
-    if (st)
-        return st;
-    sqlite3_bind_int64(stmt, 1, id);
-    int rc = sqlite3_step(stmt);
-    if (rc != SQLITE_ROW) {
-        st = rc == SQLITE_DONE ? PGPDESK_STATUS_ARTICLE_NOT_FOUND : db_error(s);
-        sqlite3_finalize(stmt);
-        return st;
-    }
-    pgpdesk_article_t *a = calloc(1, sizeof *a);
-    bool ok = a != NULL;
-    if (ok) {
-        a->id = sqlite3_column_int64(stmt, 0);
-        snprintf(a->direction, sizeof a->direction, "%s", sqlite3_column_text(stmt, 1));
-        ok = column_blob(stmt, 2, &a->raw, &a->raw_size) &&
-             column_blob(stmt, 3, &a->mime, &a->mime_size);
-        a->from = column_text(stmt, 4);
-        a->to = column_text(stmt, 5);
-        a->cc = column_text(stmt, 6);
-        a->subject = column_text(stmt, 7);
-        a->message_id = column_text(stmt, 8);
-        const unsigned char *security = sqlite3_column_text(stmt, 9);
-        if (security)
-            a->security = json_loads((const char *) security, 0, NULL);
-        a->created_at = sqlite3_column_int64(stmt, 10);
-    }
-    sqlite3_finalize(stmt);
-    if (!ok) {
-        pgpdesk_article_destroy(a);
-        return PGPDESK_STATUS_OUT_OF_MEMORY;
-    }
-    *out = a;
-    return PGPDESK_STATUS_SUCCESS;
-}
-
-/* ---------------------------------------------------------------- the log */
-
-static pgpdesk_status_t
-sqlite_log_insert(store_t *store, int64_t created_at, const char *direction, const char *method,
-                  const char *status, const char *from_to, const char *message_id,
-                  const char *detail_json)
-{
-    sqlite_store_t *s = (sqlite_store_t *) store;
-    sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s,
-        "INSERT INTO logs (created_at, direction, method, status, from_to, message_id, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)", &stmt);
-    if (st)
-        return st;
-    sqlite3_bind_int64(stmt, 1, created_at);
-    sqlite3_bind_text(stmt, 2, direction, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, method, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 5, from_to, -1, SQLITE_STATIC);
-    bind_text_or_null(stmt, 6, message_id);
-    sqlite3_bind_text(stmt, 7, detail_json, -1, SQLITE_STATIC);
-    return step_done(s, stmt);
-}
-
-static pgpdesk_status_t
-sqlite_log_purge(store_t *store, int64_t older_than)
-{
-    sqlite_store_t *s = (sqlite_store_t *) store;
-    sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s, "DELETE FROM logs WHERE created_at < ?", &stmt);
-    if (st)
-        return st;
-    sqlite3_bind_int64(stmt, 1, older_than);
-    return step_done(s, stmt);
-}
-
-static pgpdesk_status_t
-sqlite_log_list(store_t *store, size_t limit, pgpdesk_log_list_t **out)
-{
-    sqlite_store_t *s = (sqlite_store_t *) store;
-    sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s,
-        "SELECT id, created_at, direction, method, status, from_to, message_id, detail"
-        " FROM logs ORDER BY created_at DESC, id DESC LIMIT ?", &stmt);
-    if (st)
-        return st;
-    sqlite3_bind_int64(stmt, 1, (sqlite3_int64) limit);
-    pgpdesk_log_list_t *list = calloc(1, sizeof *list);
-    if (!list) {
-        sqlite3_finalize(stmt);
-        return PGPDESK_STATUS_OUT_OF_MEMORY;
-    }
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pgpdesk_log_entry_t *grown = realloc(list->entries, (list->count + 1) * sizeof *grown);
-        if (!grown) {
-            st = PGPDESK_STATUS_OUT_OF_MEMORY;
-            break;
-        }
-        list->entries = grown;
-        pgpdesk_log_entry_t *e = &grown[list->count++];
-        e->id = sqlite3_column_int64(stmt, 0);
-        e->created_at = sqlite3_column_int64(stmt, 1);
-        e->direction = column_text(stmt, 2);
-        e->method = column_text(stmt, 3);
-        e->status = column_text(stmt, 4);
-        e->from_to = column_text(stmt, 5);
-        e->message_id = column_text(stmt, 6);
-        e->detail = json_loads((const char *) sqlite3_column_text(stmt, 7), 0, NULL);
-    }
-    if (!st && rc != SQLITE_DONE)
-        st = db_error(s);
-    sqlite3_finalize(stmt);
-    if (st) {
-        pgpdesk_log_list_destroy(list);
-        return st;
-    }
-    *out = list;
-    return PGPDESK_STATUS_SUCCESS;
 }
 
 void
@@ -728,10 +572,23 @@ static const store_ops_t sqlite_ops = {
     .key_find_by_id = sqlite_key_find_by_id,
     .article_insert = sqlite_article_insert,
     .article_update = sqlite_article_update,
+    .article_set_group = sqlite_article_set_group,
     .article_get = sqlite_article_get,
+    .article_list = sqlite_article_list,
     .log_insert = sqlite_log_insert,
     .log_purge = sqlite_log_purge,
     .log_list = sqlite_log_list,
+    .group_put = sqlite_group_put,
+    .group_delete = sqlite_group_delete,
+    .group_list = sqlite_group_list,
+    .user_insert = sqlite_user_insert,
+    .user_set_password = sqlite_user_set_password,
+    .user_delete = sqlite_user_delete,
+    .user_find = sqlite_user_find,
+    .user_list = sqlite_user_list,
+    .credential_insert = sqlite_credential_insert,
+    .credential_find = sqlite_credential_find,
+    .credential_delete = sqlite_credential_delete,
 };
 
 pgpdesk_status_t

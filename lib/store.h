@@ -54,8 +54,12 @@ typedef struct store_ops {
                                        size_t mime_size, const char *from, const char *to,
                                        const char *cc, const char *subject,
                                        const char *message_id, const char *security_json);
+    pgpdesk_status_t (*article_set_group)(store_t *store, int64_t id, int64_t group_id);
     /* out: caller destroys with pgpdesk_article_destroy(). ARTICLE_NOT_FOUND if absent. */
     pgpdesk_status_t (*article_get)(store_t *store, int64_t id, pgpdesk_article_t **out);
+    /* Newest first, without raw and mime. out: caller destroys it. */
+    pgpdesk_status_t (*article_list)(store_t *store, int64_t group_id, size_t limit,
+                                     size_t offset, pgpdesk_article_list_t **out);
 
     pgpdesk_status_t (*log_insert)(store_t *store, int64_t created_at, const char *direction,
                                    const char *method, const char *status, const char *from_to,
@@ -63,6 +67,33 @@ typedef struct store_ops {
     pgpdesk_status_t (*log_purge)(store_t *store, int64_t older_than);
     /* out: caller destroys with pgpdesk_log_list_destroy(). */
     pgpdesk_status_t (*log_list)(store_t *store, size_t limit, pgpdesk_log_list_t **out);
+
+    /* Inserts (group->id == 0; sets it) or replaces a group. GROUP_EXISTS for a taken name. */
+    pgpdesk_status_t (*group_put)(store_t *store, pgpdesk_group_t *group);
+    pgpdesk_status_t (*group_delete)(store_t *store, int64_t id);
+    /* One group (id) or all (id 0), by name. out: caller destroys it. */
+    pgpdesk_status_t (*group_list)(store_t *store, int64_t id, pgpdesk_group_list_t **out);
+
+    /* USER_EXISTS for a taken login. */
+    pgpdesk_status_t (*user_insert)(store_t *store, const char *login, const char *password_hash,
+                                    pgpdesk_role_t role, int64_t created_at, int64_t *id);
+    pgpdesk_status_t (*user_set_password)(store_t *store, const char *login,
+                                          const char *password_hash);
+    pgpdesk_status_t (*user_delete)(store_t *store, const char *login);
+    /* By login (not NULL) or id. out, password_hash (may be NULL): caller frees. */
+    pgpdesk_status_t (*user_find)(store_t *store, const char *login, int64_t id,
+                                  pgpdesk_user_t **out, char **password_hash);
+    pgpdesk_status_t (*user_list)(store_t *store, pgpdesk_user_list_t **out);
+
+    /* API tokens (kind "token") and sessions (kind "session"), stored as hashes. */
+    pgpdesk_status_t (*credential_insert)(store_t *store, const char *kind,
+                                          const char *secret_hash, int64_t user_id,
+                                          const char *csrf_hash, int64_t expires_at);
+    /* AUTH_FAILED when unknown or expired at now. csrf_hash: caller frees (may be NULL). */
+    pgpdesk_status_t (*credential_find)(store_t *store, const char *kind, const char *secret_hash,
+                                        int64_t now, int64_t *user_id, char **csrf_hash);
+    pgpdesk_status_t (*credential_delete)(store_t *store, const char *kind,
+                                          const char *secret_hash);
 } store_ops_t;
 
 struct store {

@@ -169,3 +169,44 @@ pd_gmime_init(void)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, gmime_init_once);
 }
+
+/* Appends the mailboxes of list (recursing into groups) to addrs. */
+static bool
+collect_mailboxes(InternetAddressList *list, char ***addrs, size_t *count)
+{
+    for (int i = 0, n = internet_address_list_length(list); i < n; i++) {
+        InternetAddress *a = internet_address_list_get_address(list, i);
+        if (INTERNET_ADDRESS_IS_GROUP(a)) {
+            if (!collect_mailboxes(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)),
+                                   addrs, count))
+                return false;
+            continue;
+        }
+        const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+        if (!addr || !*addr)
+            continue;
+        char *lower = pd_lowercase(addr);
+        bool seen = false;
+        for (size_t j = 0; lower && j < *count && !seen; j++)
+            seen = strcmp((*addrs)[j], lower) == 0;
+        bool ok = lower && (seen || pd_strv_push(addrs, count, lower));
+        free(lower);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool
+pd_parse_addresses(const char *list, char ***addrs, size_t *count)
+{
+    if (!list || !*list)
+        return true;
+    pd_gmime_init();
+    InternetAddressList *parsed = internet_address_list_parse(NULL, list);
+    if (!parsed)
+        return true;
+    bool ok = collect_mailboxes(parsed, addrs, count);
+    g_object_unref(parsed);
+    return ok;
+}

@@ -239,9 +239,13 @@ class SqTool:
         return _run(["sq", "sign", "--detached", "--signer-key", key_file], to_bytes(data))
 
     def sign(self, data, key_file, clear=False):
+        """An inline signed message, or with clear=True a cleartext signature. sq 0.27 makes a
+        cleartext signature that does not verify (not even with sq) when the text has CRLF
+        line endings, so the text is given to it with LF endings."""
         args = ["sq", "sign", "--signer-key", key_file]
         if clear:
             args.append("--cleartext-signature")
+            data = lf(data)
         return _run(args, to_bytes(data))
 
     def encrypt(self, data, cert_files, signer_file=None, compression=None):

@@ -1,0 +1,247 @@
+/* store-sqlite-articles.c - the SQLite backend's articles and log ("Recent Logs"). */
+#include "store-sqlite.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- articles */
+
+pgpdesk_status_t
+sqlite_article_insert(store_t *store, const char *direction, const void *raw, size_t size,
+                      int64_t created_at, int64_t *id)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "INSERT INTO articles (direction, raw, created_at) VALUES (?, ?, ?) RETURNING id", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_text(stmt, 1, direction, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(stmt, 2, size ? raw : "", size, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, created_at);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        *id = sqlite3_column_int64(stmt, 0);
+    else
+        st = db_error(s);
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+pgpdesk_status_t
+sqlite_article_update(store_t *store, int64_t id, const uint8_t *mime, size_t mime_size,
+                      const char *from, const char *to, const char *cc, const char *subject,
+                      const char *message_id, const char *security_json)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "UPDATE articles SET mime = ?, from_addr = ?, to_addr = ?, cc_addr = ?, subject = ?,"
+        " message_id = ?, security = ? WHERE id = ?", &stmt);
+    if (st)
+        return st;
+    if (mime)
+        sqlite3_bind_blob64(stmt, 1, mime, mime_size, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, 1);
+    bind_text_or_null(stmt, 2, from);
+    bind_text_or_null(stmt, 3, to);
+    bind_text_or_null(stmt, 4, cc);
+    bind_text_or_null(stmt, 5, subject);
+    bind_text_or_null(stmt, 6, message_id);
+    bind_text_or_null(stmt, 7, security_json);
+    sqlite3_bind_int64(stmt, 8, id);
+    if ((st = step_done(s, stmt)))
+        return st;
+    return sqlite3_changes(s->db) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_ARTICLE_NOT_FOUND;
+}
+
+#define ARTICLE_COLUMNS                                                                     \
+    "id, direction, from_addr, to_addr, cc_addr, subject, message_id, security, created_at,"  \
+    " group_id"
+
+/* Reads the ARTICLE_COLUMNS of the current row into a (raw and mime are left alone). */
+static bool
+read_article_row(sqlite3_stmt *stmt, pgpdesk_article_t *a)
+{
+    a->id = sqlite3_column_int64(stmt, 0);
+    snprintf(a->direction, sizeof a->direction, "%s", sqlite3_column_text(stmt, 1));
+    a->from = column_text(stmt, 2);
+    a->to = column_text(stmt, 3);
+    a->cc = column_text(stmt, 4);
+    a->subject = column_text(stmt, 5);
+    a->message_id = column_text(stmt, 6);
+    const unsigned char *security = sqlite3_column_text(stmt, 7);
+    if (security)
+        a->security = json_loads((const char *) security, 0, NULL);
+    a->created_at = sqlite3_column_int64(stmt, 8);
+    a->group_id = sqlite3_column_int64(stmt, 9);
+    return true;
+}
+
+pgpdesk_status_t
+sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "SELECT " ARTICLE_COLUMNS ", raw, mime FROM articles WHERE id = ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        st = rc == SQLITE_DONE ? PGPDESK_STATUS_ARTICLE_NOT_FOUND : db_error(s);
+        sqlite3_finalize(stmt);
+        return st;
+    }
+    pgpdesk_article_t *a = calloc(1, sizeof *a);
+    bool ok = a && read_article_row(stmt, a) && column_blob(stmt, 10, &a->raw, &a->raw_size) &&
+              column_blob(stmt, 11, &a->mime, &a->mime_size);
+    sqlite3_finalize(stmt);
+    if (!ok) {
+        pgpdesk_article_destroy(a);
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    }
+    *out = a;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+pgpdesk_status_t
+sqlite_article_list(store_t *store, int64_t group_id, size_t limit, size_t offset,
+                    pgpdesk_article_list_t **out)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, group_id
+        ? "SELECT " ARTICLE_COLUMNS " FROM articles WHERE group_id = ?"
+          " ORDER BY id DESC LIMIT ? OFFSET ?"
+        : "SELECT " ARTICLE_COLUMNS " FROM articles WHERE ? = 0"
+          " ORDER BY id DESC LIMIT ? OFFSET ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, group_id);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64) limit);
+    sqlite3_bind_int64(stmt, 3, (sqlite3_int64) offset);
+    pgpdesk_article_list_t *list = calloc(1, sizeof *list);
+    int rc = SQLITE_DONE;
+    while (list && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        pgpdesk_article_t *grown = realloc(list->articles, (list->count + 1) * sizeof *grown);
+        if (!grown) {
+            st = PGPDESK_STATUS_OUT_OF_MEMORY;
+            break;
+        }
+        list->articles = grown;
+        memset(&grown[list->count], 0, sizeof *grown);
+        read_article_row(stmt, &grown[list->count++]);
+    }
+    if (!list)
+        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    else if (!st && rc != SQLITE_DONE)
+        st = db_error(s);
+    sqlite3_finalize(stmt);
+    if (st) {
+        pgpdesk_article_list_destroy(list);
+        return st;
+    }
+    *out = list;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+pgpdesk_status_t
+sqlite_article_set_group(store_t *store, int64_t id, int64_t group_id)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, "UPDATE articles SET group_id = ? WHERE id = ?", &stmt);
+    if (st)
+        return st;
+    if (group_id)
+        sqlite3_bind_int64(stmt, 1, group_id);
+    else
+        sqlite3_bind_null(stmt, 1);
+    sqlite3_bind_int64(stmt, 2, id);
+    return step_done(s, stmt);
+}
+
+/* ---------------------------------------------------------------- the log */
+
+pgpdesk_status_t
+sqlite_log_insert(store_t *store, int64_t created_at, const char *direction, const char *method,
+                  const char *status, const char *from_to, const char *message_id,
+                  const char *detail_json)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "INSERT INTO logs (created_at, direction, method, status, from_to, message_id, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, created_at);
+    sqlite3_bind_text(stmt, 2, direction, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, method, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, from_to, -1, SQLITE_STATIC);
+    bind_text_or_null(stmt, 6, message_id);
+    sqlite3_bind_text(stmt, 7, detail_json, -1, SQLITE_STATIC);
+    return step_done(s, stmt);
+}
+
+pgpdesk_status_t
+sqlite_log_purge(store_t *store, int64_t older_than)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, "DELETE FROM logs WHERE created_at < ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, older_than);
+    return step_done(s, stmt);
+}
+
+pgpdesk_status_t
+sqlite_log_list(store_t *store, size_t limit, pgpdesk_log_list_t **out)
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s,
+        "SELECT id, created_at, direction, method, status, from_to, message_id, detail"
+        " FROM logs ORDER BY created_at DESC, id DESC LIMIT ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64) limit);
+    pgpdesk_log_list_t *list = calloc(1, sizeof *list);
+    if (!list) {
+        sqlite3_finalize(stmt);
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    }
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        pgpdesk_log_entry_t *grown = realloc(list->entries, (list->count + 1) * sizeof *grown);
+        if (!grown) {
+            st = PGPDESK_STATUS_OUT_OF_MEMORY;
+            break;
+        }
+        list->entries = grown;
+        pgpdesk_log_entry_t *e = &grown[list->count++];
+        e->id = sqlite3_column_int64(stmt, 0);
+        e->created_at = sqlite3_column_int64(stmt, 1);
+        e->direction = column_text(stmt, 2);
+        e->method = column_text(stmt, 3);
+        e->status = column_text(stmt, 4);
+        e->from_to = column_text(stmt, 5);
+        e->message_id = column_text(stmt, 6);
+        e->detail = json_loads((const char *) sqlite3_column_text(stmt, 7), 0, NULL);
+    }
+    if (!st && rc != SQLITE_DONE)
+        st = db_error(s);
+    sqlite3_finalize(stmt);
+    if (st) {
+        pgpdesk_log_list_destroy(list);
+        return st;
+    }
+    *out = list;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
