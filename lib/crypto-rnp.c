@@ -499,34 +499,48 @@ has_protected_secret(rnp_key_handle_t key)
 }
 
 static pgpdesk_status_t
-unlock_and_relock(rnp_key_handle_t key, const char *passphrase)
+unlock(rnp_key_handle_t key, const char *passphrase, bool relock)
 {
     if (!has_protected_secret(key))
         return PGPDESK_STATUS_SUCCESS;
     if (rnp_key_unlock(key, passphrase) != RNP_SUCCESS)
         return PGPDESK_STATUS_PASSPHRASE_INVALID;
-    rnp_key_lock(key);
+    if (relock)
+        rnp_key_lock(key);
     return PGPDESK_STATUS_SUCCESS;
 }
 
-pgpdesk_status_t
-openpgp_key_check_passphrase(openpgp_keyring_t *ring, const char *fpr, const char *passphrase)
+/* Unlocks the primary key fpr and its subkeys; relock: lock each again at once. */
+static pgpdesk_status_t
+unlock_all(openpgp_keyring_t *ring, const char *fpr, const char *passphrase, bool relock)
 {
     rnp_key_handle_t key = locate(ring, fpr);
     if (!key)
         return PGPDESK_STATUS_KEY_NOT_FOUND;
-    pgpdesk_status_t st = unlock_and_relock(key, passphrase);
+    pgpdesk_status_t st = unlock(key, passphrase, relock);
     size_t subkeys = 0;
     rnp_key_get_subkey_count(key, &subkeys);
     for (size_t i = 0; st == PGPDESK_STATUS_SUCCESS && i < subkeys; i++) {
         rnp_key_handle_t sub = NULL;
         if (rnp_key_get_subkey_at(key, i, &sub) != RNP_SUCCESS)
             continue;
-        st = unlock_and_relock(sub, passphrase);
+        st = unlock(sub, passphrase, relock);
         rnp_key_handle_destroy(sub);
     }
     rnp_key_handle_destroy(key);
     return st;
+}
+
+pgpdesk_status_t
+openpgp_key_check_passphrase(openpgp_keyring_t *ring, const char *fpr, const char *passphrase)
+{
+    return unlock_all(ring, fpr, passphrase, true);
+}
+
+pgpdesk_status_t
+openpgp_key_unlock(openpgp_keyring_t *ring, const char *fpr, const char *passphrase)
+{
+    return unlock_all(ring, fpr, passphrase, false);
 }
 
 pgpdesk_status_t

@@ -66,6 +66,11 @@ void openpgp_key_facts_clear(openpgp_key_facts_t *facts);
 /* Removes every signature on the key and its user ids that is not a self-signature. */
 pgpdesk_status_t openpgp_key_strip_certifications(openpgp_keyring_t *ring, const char *fpr);
 
+/* Unlocks the private primary key fpr and its secret subkeys and leaves them unlocked, so
+ * operations skip the S2K (tens of milliseconds per use for gpg-made keys). */
+pgpdesk_status_t openpgp_key_unlock(openpgp_keyring_t *ring, const char *fpr,
+                                    const char *passphrase);
+
 /* PASSPHRASE_INVALID unless passphrase unlocks the primary key and every secret subkey.
  * The key is locked again afterwards. */
 pgpdesk_status_t openpgp_key_check_passphrase(openpgp_keyring_t *ring, const char *fpr,

@@ -30,7 +30,7 @@ typedef struct decrypted_file {
 
 typedef struct analysis_ctx {
     pgpdesk_t *pd;
-    openpgp_keyring_t *ring;
+    openpgp_keyring_t *ring;    /* the handle's keyring (borrowed) */
     int64_t deadline;           /* pd_monotonic_ms() value after which we give up */
     json_t *sign;               /* the "sign" object being filled */
     json_t *encryption;         /* the "encryption" object being filled */
@@ -974,7 +974,7 @@ incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analys
                           .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms,
                           .sign = new_layer(true),
                           .encryption = new_layer(false)};
-    pgpdesk_status_t st = keystore_ring_create(pd, &ctx.ring);
+    pgpdesk_status_t st = keystore_ring(pd, &ctx.ring);
     if (!st && (!ctx.sign || !ctx.encryption))
         st = PGPDESK_STATUS_OUT_OF_MEMORY;
     if (!st) {
@@ -1006,7 +1006,6 @@ incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analys
     free(ctx.error);
     json_decref(ctx.sign);
     json_decref(ctx.encryption);
-    openpgp_keyring_destroy(ctx.ring);
     if (st)
         incoming_analysis_clear(out);
     return st;

@@ -8,23 +8,31 @@
 #include "store.h"
 
 struct openpgp_keyring;
+typedef struct keyring_cache keyring_cache_t;
 
 struct pgpdesk {
     store_t *store;
     uint8_t *master_key; /* SEAL_KEY_SIZE bytes in sodium_malloc'd, locked memory */
+    keyring_cache_t *keys; /* the handle's keyring (see keystore_ring()) */
     pgpdesk_limits_t limits;
     char errmsg[512];
 };
 
 /* ---------------------------------------------------------------- keys for operations */
 
-/* A keyring that fetches stored keys on demand while librnp works: public keys by key id or
- * fingerprint (to verify, to encrypt), private keys with their unsealed passphrase (to sign,
- * to decrypt). out: caller destroys with openpgp_keyring_destroy(). */
-pgpdesk_status_t keystore_ring_create(pgpdesk_t *pd, struct openpgp_keyring **out);
+/* The handle's keyring, which fetches stored keys on demand while librnp works: public keys
+ * by key id or fingerprint (to verify, to encrypt), private keys unlocked with their unsealed
+ * passphrase (to sign, to decrypt). Keys stay loaded, and private keys unlocked, for the
+ * handle's later operations until the store's keys change (in any process): the S2K of a
+ * protected key is paid once per handle, not per message. out: borrowed from the handle;
+ * valid until the next keystore call. Not thread-safe: one handle per thread. */
+pgpdesk_status_t keystore_ring(pgpdesk_t *pd, struct openpgp_keyring **out);
 
-/* Loads the stored key fpr into ring: its public part, and with secret its private part and
- * passphrase. KEY_NOT_FOUND / NOT_PRIVATE_KEY when the store lacks it. */
+/* Frees the handle's keyring (wiping its unlocked keys). */
+void keystore_cache_destroy(pgpdesk_t *pd);
+
+/* Loads the stored key fpr into the handle's keyring ring: its public part, and with secret
+ * its private part, unlocked. KEY_NOT_FOUND / NOT_PRIVATE_KEY when the store lacks it. */
 pgpdesk_status_t keystore_ring_load(pgpdesk_t *pd, struct openpgp_keyring *ring, const char *fpr,
                                     bool secret);
 

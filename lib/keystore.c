@@ -4,6 +4,7 @@
 #include "crypto.h"
 #include "internal.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,22 +62,91 @@ store_status(pgpdesk_t *pd, pgpdesk_status_t st)
     return st ? pd_fail(pd, st, NULL) : st;
 }
 
-/* Loads a stored record into ring; with secret also its private part and passphrase. */
-static pgpdesk_status_t
-load_for_use(pgpdesk_t *pd, const store_key_record_t *rec, bool secret, openpgp_keyring_t *ring)
+/* ---------------------------------------------------------------- the handle's keyring */
+
+/* Keys loaded into the handle's keyring, so each is parsed (and unlocked) once. */
+typedef struct loaded_key {
+    char fingerprint[PGPDESK_FINGERPRINT_SIZE];
+    bool secret;
+} loaded_key_t;
+
+struct keyring_cache {
+    openpgp_keyring_t *ring;
+    char *generation;     /* the store's key generation the ring reflects */
+    loaded_key_t *loaded;
+    size_t loaded_count;
+};
+
+#define KEY_GENERATION "key_generation"
+
+void
+keystore_cache_destroy(pgpdesk_t *pd)
 {
+    keyring_cache_t *cache = pd->keys;
+    if (!cache)
+        return;
+    openpgp_keyring_destroy(cache->ring);
+    free(cache->generation);
+    free(cache->loaded);
+    free(cache);
+    pd->keys = NULL;
+}
+
+/* Marks every handle's keyring (in this process and others) stale after a key changed. */
+static void
+bump_key_generation(pgpdesk_t *pd)
+{
+    uint8_t raw[16];
+    char hex[sizeof raw * 2 + 1];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    pd->store->ops->meta_set(pd->store, KEY_GENERATION, hex);
+    keystore_cache_destroy(pd);
+}
+
+static bool
+is_loaded(const keyring_cache_t *cache, const char *fpr, bool secret)
+{
+    for (size_t i = 0; i < cache->loaded_count; i++)
+        if (strcmp(cache->loaded[i].fingerprint, fpr) == 0 && (cache->loaded[i].secret || !secret))
+            return true;
+    return false;
+}
+
+static void
+mark_loaded(keyring_cache_t *cache, const char *fpr, bool secret)
+{
+    loaded_key_t *grown = realloc(cache->loaded, (cache->loaded_count + 1) * sizeof *grown);
+    if (!grown)
+        return;
+    cache->loaded = grown;
+    snprintf(grown[cache->loaded_count].fingerprint, PGPDESK_FINGERPRINT_SIZE, "%s", fpr);
+    grown[cache->loaded_count++].secret = secret;
+}
+
+/* Loads a stored record into the handle's keyring; with secret also its private part, which
+ * is unlocked once with the stored passphrase and stays unlocked for later operations. */
+static pgpdesk_status_t
+load_for_use(pgpdesk_t *pd, const store_key_record_t *rec, bool secret)
+{
+    keyring_cache_t *cache = pd->keys;
+    const char *fpr = rec->info.fingerprint;
     if (secret && !rec->secret_sealed)
         return PGPDESK_STATUS_NOT_PRIVATE_KEY;
-    pgpdesk_status_t st = load_record(pd, rec, !secret, ring);
-    if (st || !secret || !rec->passphrase_sealed)
-        return st;
-    uint8_t *passphrase = NULL;
-    size_t size = 0;
-    st = unseal_field(pd, rec->info.fingerprint, "passphrase", rec->passphrase_sealed,
-                      rec->passphrase_sealed_size, &passphrase, &size);
+    if (is_loaded(cache, fpr, secret))
+        return PGPDESK_STATUS_SUCCESS;
+    pgpdesk_status_t st = load_record(pd, rec, !secret, cache->ring);
+    if (!st && secret && rec->passphrase_sealed) {
+        uint8_t *passphrase = NULL;
+        size_t size = 0;
+        st = unseal_field(pd, fpr, "passphrase", rec->passphrase_sealed,
+                          rec->passphrase_sealed_size, &passphrase, &size);
+        if (!st)
+            st = openpgp_key_unlock(cache->ring, fpr, (const char *) passphrase);
+        seal_free(passphrase, size);
+    }
     if (!st)
-        st = openpgp_keyring_set_passphrase(ring, rec->info.fingerprint, (const char *) passphrase);
-    seal_free(passphrase, size);
+        mark_loaded(cache, fpr, secret);
     return st;
 }
 
@@ -93,30 +163,52 @@ fetch_from_store(void *ctx, openpgp_keyring_t *ring, const char *id_type, const 
     if (pd->store->ops->key_find_by_id(pd->store, id, &recs, &count))
         return;
     for (size_t i = 0; i < count; i++) {
-        load_for_use(pd, &recs[i], secret && recs[i].secret_sealed, ring);
+        load_for_use(pd, &recs[i], secret && recs[i].secret_sealed);
         store_key_record_clear(&recs[i]);
     }
     free(recs);
 }
 
 pgpdesk_status_t
-keystore_ring_create(pgpdesk_t *pd, openpgp_keyring_t **out)
+keystore_ring(pgpdesk_t *pd, openpgp_keyring_t **out)
 {
-    pgpdesk_status_t st = openpgp_keyring_create(out);
+    char *generation = NULL;
+    pgpdesk_status_t st = pd->store->ops->meta_get(pd->store, KEY_GENERATION, &generation);
+    if (st == PGPDESK_STATUS_KEY_NOT_FOUND && (generation = strdup("")))
+        st = PGPDESK_STATUS_SUCCESS;
     if (st)
-        return pd_fail(pd, st, NULL);
-    openpgp_keyring_set_fetch(*out, fetch_from_store, pd);
+        return store_status(pd, st);
+    if (pd->keys && strcmp(pd->keys->generation, generation) == 0) {
+        free(generation);
+        *out = pd->keys->ring;
+        return PGPDESK_STATUS_SUCCESS;
+    }
+    keystore_cache_destroy(pd);
+    keyring_cache_t *cache = calloc(1, sizeof *cache);
+    if (!cache || (st = openpgp_keyring_create(&cache->ring))) {
+        free(cache);
+        free(generation);
+        return pd_fail(pd, st ? st : PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    }
+    cache->generation = generation;
+    openpgp_keyring_set_fetch(cache->ring, fetch_from_store, pd);
+    pd->keys = cache;
+    *out = cache->ring;
     return PGPDESK_STATUS_SUCCESS;
 }
 
 pgpdesk_status_t
 keystore_ring_load(pgpdesk_t *pd, openpgp_keyring_t *ring, const char *fpr, bool secret)
 {
+    if (!pd->keys || pd->keys->ring != ring)
+        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
+    if (is_loaded(pd->keys, fpr, secret))
+        return PGPDESK_STATUS_SUCCESS;
     store_key_record_t rec;
     pgpdesk_status_t st = pd->store->ops->key_get(pd->store, fpr, &rec);
     if (st)
         return store_status(pd, st);
-    st = load_for_use(pd, &rec, secret, ring);
+    st = load_for_use(pd, &rec, secret);
     store_key_record_clear(&rec);
     return st ? pd_fail(pd, st, NULL) : st;
 }
@@ -370,6 +462,7 @@ store_merged(pgpdesk_t *pd, const char *fpr, const incoming_key_t *in,
             pd_fail(pd, st, "%s", store->errmsg);
     }
     if (!st) {
+        bump_key_generation(pd);
         item->action = found ? PGPDESK_IMPORT_UPDATED : PGPDESK_IMPORT_ADDED;
         item->unprotected_secret = in->secret_key && !in->protected_secret;
     }
@@ -654,5 +747,7 @@ pgpdesk_keystore_delete(pgpdesk_t *pd, const char *fingerprint)
     pgpdesk_status_t st = normalize_or_fail(pd, fingerprint, fpr);
     if (!st)
         st = store_status(pd, pd->store->ops->key_delete(pd->store, fpr));
+    if (!st)
+        bump_key_generation(pd);
     return st;
 }

@@ -980,7 +980,7 @@ typedef struct run {
     const pgpdesk_outgoing_options_t *opts;
     draft_t *draft;
     run_keys_t keys;
-    openpgp_keyring_t *ring;
+    openpgp_keyring_t *ring;  /* the handle's, borrowed */
     uint8_t *entity;          /* the serialized payload; NULL for a plain run */
     size_t entity_size;
     const char *micalg;       /* of a detached signature */
@@ -1005,7 +1005,6 @@ run_clear(run_t *r)
 {
     free(r->keys.to_cc);
     free(r->keys.bcc);
-    openpgp_keyring_destroy(r->ring);
     free(r->entity);
     pgpdesk_outgoing_result_destroy(r->result);
 }
@@ -1038,13 +1037,13 @@ resolve_keys(run_t *r)
     return st;
 }
 
-/* Loads every key the run needs into a new ring; a key that cannot be loaded (its sealed
- * private part unreadable, say) fails its method, logged. */
+/* Loads every key the run needs into the handle's ring; a key that cannot be loaded (its
+ * sealed private part unreadable, say) fails its method, logged. */
 static pgpdesk_status_t
 load_keys(run_t *r)
 {
     pgpdesk_t *pd = r->pd;
-    pgpdesk_status_t st = keystore_ring_create(pd, &r->ring);
+    pgpdesk_status_t st = keystore_ring(pd, &r->ring);
     if (!st && r->keys.signer[0] &&
         (st = keystore_ring_load(pd, r->ring, r->keys.signer, true))) {
         log_failure(pd, r->draft, "sign");

@@ -161,6 +161,7 @@ pgpdesk_close(pgpdesk_t *pd)
 {
     if (!pd)
         return;
+    keystore_cache_destroy(pd);
     if (pd->store)
         pd->store->ops->close(pd->store);
     sodium_free(pd->master_key);
