@@ -148,11 +148,7 @@ apply_options(const char *usage, const group_args_t *args, pgpdesk_group_t *grou
         return cli_usage_error(usage, "--sign-default is on, off or unset");
     if (args->encrypt_default && !parse_default(args->encrypt_default, &group->encrypt_default))
         return cli_usage_error(usage, "--encrypt-default is on, off or unset");
-    if (args->policy && strcmp(args->policy, "optional") == 0)
-        group->policy = PGPDESK_POLICY_OPTIONAL;
-    else if (args->policy && strcmp(args->policy, "required") == 0)
-        group->policy = PGPDESK_POLICY_REQUIRED;
-    else if (args->policy)
+    if (args->policy && !pgpdesk_policy_from_string(args->policy, &group->policy))
         return cli_usage_error(usage, "--policy is optional or required");
     return CLI_OK;
 }
@@ -173,7 +169,7 @@ print_group(const pgpdesk_group_t *g, bool json)
     printf("%lld  %s  %s  sign: %s  encrypt: %s  policy: %s\n", (long long) g->id, g->name,
            g->email ? g->email : "(no address)", default_name(g->sign_default),
            default_name(g->encrypt_default),
-           g->policy == PGPDESK_POLICY_REQUIRED ? "required" : "optional");
+           pgpdesk_policy_to_string(g->policy));
 }
 
 /* Prints the stored group id. */

@@ -124,6 +124,12 @@ static int
 write_copies(const outgoing_args_t *args, const pgpdesk_outgoing_result_t *result,
              char **file_names)
 {
+    /* has_bcc_address() should have caught this; never write several messages to one place. */
+    if (result->count > 1 && !args->output_dir && (args->output || !args->json))
+        return cli_error("the draft made %zu messages (stored as articles %lld to %lld) and "
+                         "needs --output-dir DIR", result->count,
+                         (long long) result->copies[0].article_id,
+                         (long long) result->copies[result->count - 1].article_id);
     for (size_t i = 0; i < result->count; i++) {
         const pgpdesk_outgoing_copy_t *copy = &result->copies[i];
         char *path = NULL;

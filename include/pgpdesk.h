@@ -173,7 +173,8 @@ pgpdesk_status_t pgpdesk_keystore_import(pgpdesk_t *pd, const void *data, size_t
  * out: caller destroys with pgpdesk_key_list_destroy(). */
 pgpdesk_status_t pgpdesk_keystore_list(pgpdesk_t *pd, const char *email, pgpdesk_key_list_t **out);
 
-/* One key by fingerprint (any case, spaces allowed). KEY_NOT_FOUND if absent.
+/* Functions taking a key "fingerprint" below also take the key's store id in decimal.
+ * One key by fingerprint (any case, spaces allowed). KEY_NOT_FOUND if absent.
  * out: caller destroys with pgpdesk_key_destroy(). */
 pgpdesk_status_t pgpdesk_keystore_get(pgpdesk_t *pd, const char *fingerprint, pgpdesk_key_t **out);
 
@@ -312,6 +313,9 @@ pgpdesk_status_t pgpdesk_log_list(pgpdesk_t *pd, size_t limit, pgpdesk_log_list_
 
 json_t *pgpdesk_log_entry_to_json(const pgpdesk_log_entry_t *entry);
 
+/* Logs that actor (a login) downloaded the private key fingerprint: method "key_export". */
+void pgpdesk_log_private_key_export(pgpdesk_t *pd, const char *fingerprint, const char *actor);
+
 /* ---------------------------------------------------------------- settings */
 
 /* The global PGP integration switch (Zammad's "pgp_integration"); on in a new database.
@@ -361,6 +365,10 @@ pgpdesk_status_t pgpdesk_group_delete(pgpdesk_t *pd, int64_t id);
 pgpdesk_status_t pgpdesk_group_get(pgpdesk_t *pd, int64_t id, pgpdesk_group_t **out);
 /* Ordered by name. out: caller destroys with pgpdesk_group_list_destroy(). */
 pgpdesk_status_t pgpdesk_group_list(pgpdesk_t *pd, pgpdesk_group_list_t **out);
+
+/* "optional" / "required", and back; false for anything else. */
+const char *pgpdesk_policy_to_string(pgpdesk_policy_t policy);
+bool pgpdesk_policy_from_string(const char *text, pgpdesk_policy_t *policy);
 
 /* {"id","name","email","sign_default":true|false|null,"encrypt_default":...,"policy"}. */
 json_t *pgpdesk_group_to_json(const pgpdesk_group_t *group);
@@ -476,6 +484,8 @@ pgpdesk_status_t pgpdesk_user_set_password(pgpdesk_t *pd, const char *login,
 pgpdesk_status_t pgpdesk_user_delete(pgpdesk_t *pd, const char *login);
 /* out: caller destroys with pgpdesk_user_list_destroy(). */
 pgpdesk_status_t pgpdesk_user_list(pgpdesk_t *pd, pgpdesk_user_list_t **out);
+/* out: caller destroys with pgpdesk_user_destroy(). USER_NOT_FOUND if absent. */
+pgpdesk_status_t pgpdesk_user_get(pgpdesk_t *pd, const char *login, pgpdesk_user_t **out);
 /* Number of users, for first-start set-up. */
 pgpdesk_status_t pgpdesk_user_count(pgpdesk_t *pd, size_t *count);
 

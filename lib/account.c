@@ -88,6 +88,14 @@ pgpdesk_user_list(pgpdesk_t *pd, pgpdesk_user_list_t **out)
 }
 
 pgpdesk_status_t
+pgpdesk_user_get(pgpdesk_t *pd, const char *login, pgpdesk_user_t **out)
+{
+    if (!login)
+        return pd_fail(pd, PGPDESK_STATUS_USER_NOT_FOUND, NULL);
+    return store_result(pd, pd->store->ops->user_find(pd->store, login, 0, out, NULL));
+}
+
+pgpdesk_status_t
 pgpdesk_user_count(pgpdesk_t *pd, size_t *count)
 {
     pgpdesk_user_list_t *list = NULL;

@@ -46,6 +46,14 @@ log_write(pgpdesk_t *pd, const char *direction, const char *method, bool success
     free(detail_json);
 }
 
+void
+pgpdesk_log_private_key_export(pgpdesk_t *pd, const char *fingerprint, const char *actor)
+{
+    json_t *detail = json_pack("{s:s}", "fingerprint", fingerprint ? fingerprint : "");
+    log_write(pd, "out", "key_export", true, actor, fingerprint, NULL, detail);
+    json_decref(detail);
+}
+
 /* ---------------------------------------------------------------- incoming */
 
 /* One log row for each crypto layer the message had. */

@@ -45,6 +45,24 @@ pgpdesk_set_integration_enabled(pgpdesk_t *pd, bool enabled)
 
 /* ---------------------------------------------------------------- groups */
 
+const char *
+pgpdesk_policy_to_string(pgpdesk_policy_t policy)
+{
+    return policy == PGPDESK_POLICY_REQUIRED ? "required" : "optional";
+}
+
+bool
+pgpdesk_policy_from_string(const char *text, pgpdesk_policy_t *policy)
+{
+    if (text && strcmp(text, "optional") == 0)
+        *policy = PGPDESK_POLICY_OPTIONAL;
+    else if (text && strcmp(text, "required") == 0)
+        *policy = PGPDESK_POLICY_REQUIRED;
+    else
+        return false;
+    return true;
+}
+
 static pgpdesk_status_t
 check_group(pgpdesk_t *pd, const pgpdesk_group_t *g)
 {

@@ -86,7 +86,7 @@ pgpdesk_group_to_json(const pgpdesk_group_t *g)
                      "email", string_or_null(g->email),
                      "sign_default", default_json(g->sign_default),
                      "encrypt_default", default_json(g->encrypt_default),
-                     "policy", g->policy == PGPDESK_POLICY_REQUIRED ? "required" : "optional");
+                     "policy", pgpdesk_policy_to_string(g->policy));
 }
 
 static json_t *

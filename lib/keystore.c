@@ -564,12 +564,17 @@ pgpdesk_keystore_import(pgpdesk_t *pd, const void *data, size_t size,
 
 /* ---------------------------------------------------------------- lookup */
 
+/* A key reference: a fingerprint (any case, spaces allowed) or the store id in decimal. */
 static pgpdesk_status_t
-normalize_or_fail(pgpdesk_t *pd, const char *fingerprint, char fpr[PGPDESK_FINGERPRINT_SIZE])
+normalize_or_fail(pgpdesk_t *pd, const char *ref, char fpr[PGPDESK_FINGERPRINT_SIZE])
 {
-    if (!pd_normalize_fingerprint(fingerprint, fpr))
+    if (pd_normalize_fingerprint(ref, fpr))
+        return PGPDESK_STATUS_SUCCESS;
+    size_t digits = ref ? strspn(ref, "0123456789") : 0;
+    if (digits == 0 || digits > 18 || ref[digits])
         return pd_fail(pd, PGPDESK_STATUS_KEY_NOT_FOUND, NULL);
-    return PGPDESK_STATUS_SUCCESS;
+    pgpdesk_status_t st = pd->store->ops->key_fingerprint(pd->store, strtoll(ref, NULL, 10), fpr);
+    return st ? store_status(pd, st) : st;
 }
 
 pgpdesk_status_t

@@ -410,6 +410,24 @@ sqlite_key_put(store_t *store, store_key_record_t *rec)
 }
 
 static pgpdesk_status_t
+sqlite_key_fingerprint(store_t *store, int64_t id, char fpr[PGPDESK_FINGERPRINT_SIZE])
+{
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, "SELECT fingerprint FROM keys WHERE id = ?", &stmt);
+    if (st)
+        return st;
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        snprintf(fpr, PGPDESK_FINGERPRINT_SIZE, "%s", sqlite3_column_text(stmt, 0));
+    else
+        st = rc == SQLITE_DONE ? PGPDESK_STATUS_KEY_NOT_FOUND : db_error(s);
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+static pgpdesk_status_t
 sqlite_key_delete(store_t *store, const char *fpr)
 {
     sqlite_store_t *s = (sqlite_store_t *) store;
@@ -568,6 +586,7 @@ static const store_ops_t sqlite_ops = {
     .key_get = sqlite_key_get,
     .key_put = sqlite_key_put,
     .key_delete = sqlite_key_delete,
+    .key_fingerprint = sqlite_key_fingerprint,
     .key_list = sqlite_key_list,
     .key_find_by_id = sqlite_key_find_by_id,
     .article_insert = sqlite_article_insert,

@@ -39,6 +39,9 @@ typedef struct store_ops {
      * sets rec->info.id. */
     pgpdesk_status_t (*key_put)(store_t *store, store_key_record_t *rec);
     pgpdesk_status_t (*key_delete)(store_t *store, const char *fpr);
+    /* The fingerprint of the key with store id id. KEY_NOT_FOUND if absent. */
+    pgpdesk_status_t (*key_fingerprint)(store_t *store, int64_t id,
+                                        char fpr[PGPDESK_FINGERPRINT_SIZE]);
     /* Every key (email NULL) or the keys for email or its domain alias, newest first, without
      * material. recs: malloc'd array; caller clears each and frees it. */
     pgpdesk_status_t (*key_list)(store_t *store, const char *email, store_key_record_t **recs,

@@ -5,15 +5,6 @@
 
 #include <stdio.h>
 
-json_t *
-article_json(const pgpdesk_article_t *article)
-{
-    json_t *object = pgpdesk_article_to_json(article);
-    json_object_set_new(object, "group_id",
-                        article->group_id ? json_integer(article->group_id) : json_null());
-    return object;
-}
-
 void
 api_article_list(api_request_t *req)
 {
@@ -31,7 +22,7 @@ api_article_list(api_request_t *req)
     }
     json_t *articles = json_array();
     for (size_t i = 0; i < list->count; i++)
-        json_array_append_new(articles, article_json(&list->articles[i]));
+        json_array_append_new(articles, pgpdesk_article_to_json(&list->articles[i]));
     pgpdesk_article_list_destroy(list);
     reply_json(req, 200, articles);
 }
@@ -55,7 +46,7 @@ api_article_show(api_request_t *req)
 {
     pgpdesk_article_t *article = param_article(req);
     if (article)
-        reply_json(req, 200, article_json(article));
+        reply_json(req, 200, pgpdesk_article_to_json(article));
     pgpdesk_article_destroy(article);
 }
 
@@ -103,7 +94,7 @@ api_article_retry(api_request_t *req)
         reply_failure(req, st);
         return;
     }
-    json_t *object = article_json(article);
+    json_t *object = pgpdesk_article_to_json(article);
     json_object_set_new(object, "improved", json_boolean(improved));
     pgpdesk_article_destroy(article);
     reply_json(req, 200, object);
@@ -118,6 +109,6 @@ api_incoming(api_request_t *req)
     if (st)
         reply_failure(req, st);
     else
-        reply_json(req, 201, article_json(article));
+        reply_json(req, 201, pgpdesk_article_to_json(article));
     pgpdesk_article_destroy(article);
 }

@@ -46,12 +46,7 @@ apply_group_fields(api_request_t *req, const json_t *body, pgpdesk_group_t *grou
         return false;
     }
     if ((member = json_object_get(body, "policy"))) {
-        const char *policy = json_string_value(member);
-        if (policy && strcmp(policy, "optional") == 0) {
-            group->policy = PGPDESK_POLICY_OPTIONAL;
-        } else if (policy && strcmp(policy, "required") == 0) {
-            group->policy = PGPDESK_POLICY_REQUIRED;
-        } else {
+        if (!pgpdesk_policy_from_string(json_string_value(member), &group->policy)) {
             reply_invalid(req, "policy must be \"optional\" or \"required\".");
             return false;
         }

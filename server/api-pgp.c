@@ -76,54 +76,27 @@ api_pgp_key_list(api_request_t *req)
     reply_json(req, 200, keys);
 }
 
-static bool
-is_fingerprint(const char *text)
-{
-    size_t n = 0;
-    while (isxdigit((unsigned char) text[n]))
-        n++;
-    return n == 40 && !text[n];
-}
-
-/* The fingerprint of the key req->param names: a fingerprint, or the store's row id. Returns
- * false after replying (404 when there is no such key). */
+/* The fingerprint of the key req->param names (a fingerprint or the key's id). Returns false
+ * after replying (404 when there is no such key). */
 static bool
 param_fingerprint(api_request_t *req, char fingerprint[PGPDESK_FINGERPRINT_SIZE])
 {
-    if (is_fingerprint(req->param)) {
-        memcpy(fingerprint, req->param, PGPDESK_FINGERPRINT_SIZE);
-        return true;
-    }
-    int64_t id;
-    if (!request_param_id(req, &id))
-        return false;
-    pgpdesk_key_list_t *list = NULL;
-    pgpdesk_status_t st = pgpdesk_keystore_list(req->pd, NULL, &list);
+    pgpdesk_key_t *key = NULL;
+    pgpdesk_status_t st = pgpdesk_keystore_get(req->pd, req->param, &key);
     if (st) {
         reply_failure(req, st);
         return false;
     }
-    bool found = false;
-    for (size_t i = 0; i < list->count && !found; i++) {
-        if (list->keys[i].id == id) {
-            memcpy(fingerprint, list->keys[i].fingerprint, PGPDESK_FINGERPRINT_SIZE);
-            found = true;
-        }
-    }
-    pgpdesk_key_list_destroy(list);
-    if (!found)
-        reply_status(req, PGPDESK_STATUS_KEY_NOT_FOUND);
-    return found;
+    memcpy(fingerprint, key->fingerprint, PGPDESK_FINGERPRINT_SIZE);
+    pgpdesk_key_destroy(key);
+    return true;
 }
 
 void
 api_pgp_key_show(api_request_t *req)
 {
-    char fingerprint[PGPDESK_FINGERPRINT_SIZE];
-    if (!param_fingerprint(req, fingerprint))
-        return;
     pgpdesk_key_t *key = NULL;
-    pgpdesk_status_t st = pgpdesk_keystore_get(req->pd, fingerprint, &key);
+    pgpdesk_status_t st = pgpdesk_keystore_get(req->pd, req->param, &key);
     if (st)
         reply_failure(req, st);
     else
@@ -134,10 +107,7 @@ api_pgp_key_show(api_request_t *req)
 void
 api_pgp_key_delete(api_request_t *req)
 {
-    char fingerprint[PGPDESK_FINGERPRINT_SIZE];
-    if (!param_fingerprint(req, fingerprint))
-        return;
-    pgpdesk_status_t st = pgpdesk_keystore_delete(req->pd, fingerprint);
+    pgpdesk_status_t st = pgpdesk_keystore_delete(req->pd, req->param);
     if (st)
         reply_failure(req, st);
     else
@@ -258,6 +228,7 @@ api_pgp_key_download(api_request_t *req)
     if (!filename) {
         reply_status(req, PGPDESK_STATUS_OUT_OF_MEMORY);
     } else if (secret) {
+        pgpdesk_log_private_key_export(req->pd, fingerprint, req->user->login);
         reply_secret_download(req, "application/pgp-keys", armored, size, filename);
         armored = NULL;
     } else {

@@ -94,7 +94,7 @@ reply_sent(api_request_t *req, const pgpdesk_outgoing_result_t *result)
             reply_failure(req, st);
             return;
         }
-        json_array_append_new(articles, article_json(article));
+        json_array_append_new(articles, pgpdesk_article_to_json(article));
         pgpdesk_article_destroy(article);
     }
     reply_json(req, 201, json_pack("{s:o, s:o}", "copies", copies, "articles", articles));

@@ -37,21 +37,13 @@ parse_role(const char *text, pgpdesk_role_t *role)
 static void
 reply_user(api_request_t *req, unsigned status, const char *login)
 {
-    pgpdesk_user_list_t *list = NULL;
-    pgpdesk_status_t st = pgpdesk_user_list(req->pd, &list);
-    if (st) {
+    pgpdesk_user_t *user = NULL;
+    pgpdesk_status_t st = pgpdesk_user_get(req->pd, login, &user);
+    if (st)
         reply_failure(req, st);
-        return;
-    }
-    const pgpdesk_user_t *user = NULL;
-    for (size_t i = 0; i < list->count && !user; i++)
-        if (strcmp(list->users[i].login, login) == 0)
-            user = &list->users[i];
-    if (user)
-        reply_json(req, status, pgpdesk_user_to_json(user));
     else
-        reply_status(req, PGPDESK_STATUS_USER_NOT_FOUND);
-    pgpdesk_user_list_destroy(list);
+        reply_json(req, status, pgpdesk_user_to_json(user));
+    pgpdesk_user_destroy(user);
 }
 
 /* {"login", "password", "role": "admin"|"agent" (default agent)} */

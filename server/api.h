@@ -172,8 +172,6 @@ void api_article_raw(api_request_t *req);
 void api_article_mime(api_request_t *req);
 void api_article_retry(api_request_t *req);
 void api_incoming(api_request_t *req);
-/* The article object of the API: pgpdesk_article_to_json() plus "group_id". New reference. */
-json_t *article_json(const pgpdesk_article_t *article);
 
 /* api-send.c */
 void api_send(api_request_t *req);

@@ -110,9 +110,15 @@ append_body(pending_request_t *pending, const char *data, size_t size, size_t ma
         size_t capacity = pending->capacity ? pending->capacity : 16 * 1024;
         while (capacity < pending->size + size + 1)
             capacity *= 2;
-        uint8_t *grown = realloc(pending->body, capacity);
+        /* Not realloc(): the old buffer may hold a passphrase and is wiped before it goes. */
+        uint8_t *grown = malloc(capacity);
         if (!grown)
             return false;
+        if (pending->body) {
+            memcpy(grown, pending->body, pending->size);
+            explicit_bzero(pending->body, pending->size);
+            free(pending->body);
+        }
         pending->body = grown;
         pending->capacity = capacity;
     }

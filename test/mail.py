@@ -264,3 +264,167 @@ def write(path, data):
     with open(path, "wb") as f:
         f.write(to_bytes(data))
     return path
+
+
+# ------------------------------------------------------------------------------ reading MIME
+#
+# For checking what a program wrote: these cut bytes by RFC 5322 / RFC 2046 rules and never
+# re-serialize anything, so a part is exactly the bytes that were (or must be) signed.
+
+
+def split_entity(data):
+    """(header section, body) of a message or MIME entity: the header lines up to the first
+    empty line (their line breaks kept, the empty line left out) and the bytes after it.
+    Data without an empty line is all header section, with an empty body."""
+    pos = 0
+    while pos < len(data):
+        nl = data.find(b"\n", pos)
+        end = len(data) if nl < 0 else nl + 1
+        if data[pos:end] in (b"\n", b"\r\n"):
+            return data[:pos], data[end:]
+        pos = end
+    return data, b""
+
+
+def header_fields(head):
+    """[(name, value)] of a header section in order: values unfolded (the line breaks of
+    folding removed) and stripped of surrounding white space; names as written."""
+    fields = []
+    for line in head.replace(b"\r\n", b"\n").split(b"\n"):
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1][1] += line
+            continue
+        name, sep, value = line.partition(b":")
+        fields.append([name.strip(), value if sep else b""])
+    return [(n.decode("latin-1"), v.strip().decode("utf-8", errors="replace"))
+            for n, v in fields]
+
+
+def header_get(fields, name):
+    """The value of the first field called name (case-insensitive), or None."""
+    for n, v in fields:
+        if n.lower() == name.lower():
+            return v
+    return None
+
+
+def header_all(fields, name):
+    return [v for n, v in fields if n.lower() == name.lower()]
+
+
+def parse_params(value):
+    """(value before the first ';' lower-cased, {parameter name lower-cased: value}) of a
+    Content-Type or Content-Disposition value; quoted strings unquoted."""
+    value = value or ""
+    i, n = 0, len(value)
+    parts, cur, quoted = [], "", False
+    while i < n:
+        c = value[i]
+        if quoted:
+            if c == "\\" and i + 1 < n:
+                cur += value[i + 1]
+                i += 2
+                continue
+            if c == '"':
+                quoted = False
+            cur += c
+        elif c == '"':
+            quoted = True
+            cur += c
+        elif c == ";":
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    parts.append(cur)
+    params = {}
+    for p in parts[1:]:
+        k, sep, v = p.partition("=")
+        if not sep:
+            continue
+        v = v.strip()
+        if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+            v = v[1:-1]
+        params[k.strip().lower()] = v
+    return parts[0].strip().lower(), params
+
+
+def multipart_parts(body, boundary):
+    """The body parts of a multipart body, cut by RFC 2046 §5.1.1: a delimiter line is
+    "--boundary" (then only white space) at the start of the body or of a line; the line break
+    before a delimiter belongs to the delimiter, not to the part. Returns (parts, closed):
+    closed tells whether the close delimiter "--boundary--" was found."""
+    dash = b"--" + to_bytes(boundary)
+    delims = []   # (start of the delimiter line, start of the next line, close?)
+    i = 0
+    while True:
+        j = body.find(dash, i)
+        if j < 0:
+            break
+        i = j + 1
+        if j > 0 and body[j - 1:j] != b"\n":
+            continue
+        nl = body.find(b"\n", j)
+        end = len(body) if nl < 0 else nl + 1
+        rest = body[j + len(dash):end].rstrip(b"\r\n")
+        close = rest.startswith(b"--")
+        if (rest[2:] if close else rest).strip(b" \t"):
+            continue   # "--boundaryX...": a longer boundary, not this one
+        delims.append((j, end, close))
+        if close:
+            break
+    parts = []
+    for (_, start, close), (nxt, _, _) in zip(delims, delims[1:]):
+        if close:
+            break
+        end = nxt
+        if end > start and body[end - 2:end] == b"\r\n":
+            end -= 2
+        elif end > start and body[end - 1:end] == b"\n":
+            end -= 1
+        parts.append(body[start:end])
+    return parts, bool(delims) and delims[-1][2]
+
+
+def decode_body(fields, body):
+    """The body decoded by its Content-Transfer-Encoding (base64, quoted-printable, else as
+    is)."""
+    import binascii
+    import quopri
+    cte = (header_get(fields, "Content-Transfer-Encoding") or "7bit").strip().lower()
+    if cte == "base64":
+        return binascii.a2b_base64(b"".join(body.split()))
+    if cte == "quoted-printable":
+        return quopri.decodestring(body.replace(b"\r\n", b"\n")).replace(b"\n", b"\r\n")
+    return body
+
+
+class Entity:
+    """A parsed MIME entity: fields, ctype (lower-case type/subtype), params, body (raw
+    bytes), parts (sub-entities of a multipart), raw (all of its bytes)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        head, self.body = split_entity(raw)
+        self.fields = header_fields(head)
+        ct = header_get(self.fields, "Content-Type")
+        self.ctype, self.params = parse_params(ct or "text/plain")
+        self.parts = []
+        self.closed = None
+        if self.ctype.startswith("multipart/") and self.params.get("boundary"):
+            parts, self.closed = multipart_parts(self.body, self.params["boundary"])
+            self.parts = [Entity(p) for p in parts]
+
+    def get(self, name):
+        return header_get(self.fields, name)
+
+    def decoded(self):
+        return decode_body(self.fields, self.body)
+
+    def leaves(self):
+        if self.parts:
+            return [leaf for p in self.parts for leaf in p.leaves()]
+        return [self]

@@ -838,7 +838,7 @@ def test_key_list_and_show_by_id_and_fingerprint(t):
            "the list should hold the key")
     for path in ("/api/v1/integration/pgp/key/" + "AB" * 20, "/api/v1/integration/pgp/key/999999"):
         expect_error(a.get(path), 404, "key_not_found", MSG_NOT_FOUND)
-    expect_error(a.get("/api/v1/integration/pgp/key/zz"), 404, "not_found")
+    expect_error(a.get("/api/v1/integration/pgp/key/zz"), 404, "key_not_found")
     expect_error(a.request("PUT", "/api/v1/integration/pgp/key/%d" % obj["id"], json_body={}),
                  405, "method_not_allowed")
 
@@ -988,6 +988,28 @@ def test_security_options_with_the_integration_disabled(t):
         a.put("/api/v1/settings", {"pgp_integration": True})
     expect_options(t, g["id"], option(True, MSG_KEY_FOUND_FOR, [HELPDESK], True),
                    option(True, MSG_KEYS_FOUND_FOR, [ALICE], True), to=ALICE)
+
+
+def test_key_changes_are_seen_by_every_worker_thread(t):
+    """Each worker thread has a library handle of its own: a key added or deleted through one
+    must count at once in all (requests land on the threads at random)."""
+    ensure_key(t, "ed_pw", "sec_asc", secret=True)
+    a = admin(t)
+    key = t.keys["rsa3072"]
+    rsa3072 = key.emails[0]
+    a.delete("/api/v1/integration/pgp/key/" + key.fingerprint)
+    g = make_group(t, HELPDESK)
+    missing = option(False, MSG_KEY_NOT_FOUND_FOR, [rsa3072], False)
+    found = option(True, MSG_KEYS_FOUND_FOR, [rsa3072], True)
+    signed = option(True, MSG_KEY_FOUND_FOR, [HELPDESK], True)
+    for _ in range(8):
+        expect_options(t, g["id"], signed, missing, to=rsa3072)
+    expect_json(a.post("/api/v1/integration/pgp/key", {"key": key.read("pub_asc").decode()}), 201)
+    for _ in range(8):
+        expect_options(t, g["id"], signed, found, to=rsa3072)
+    expect_json(a.delete("/api/v1/integration/pgp/key/" + key.fingerprint))
+    for _ in range(8):
+        expect_options(t, g["id"], signed, missing, to=rsa3072)
 
 
 def test_security_options_request_errors(t):

@@ -52,6 +52,7 @@
     warn: ['M8 2.2L14.5 13.5h-13z', 'M8 6.5v3.2', 'M8 11.6v.2'],
     inbox: ['M2 9.5h3.5l1 1.5h3l1-1.5H14', 'M2 9.5V13h12V9.5L12 3.5H4z'],
     send: ['M2 8l12-5.5-4 11-2.5-4.5z', 'M7.5 9L14 2.5'],
+    minus: ['M4.5 8h7'],
     key: ['M9.5 6.5a3 3 0 1 0 0 .01', 'M7.3 8.7L2.5 13.5', 'M4 12l1.5 1.5', 'M5.5 10.5l1.5 1.5']
   };
 
@@ -926,7 +927,7 @@
     clear($('article-security'));
     $('article-body').textContent = '';
     show($('article-html-wrap'), false);
-    $('article-html').srcdoc = '';
+    removeHtmlFrame();
     show($('article-attachments'), false);
     $('article-raw').href = API + '/articles/' + encodeURIComponent(id) + '/raw';
     $('article-raw').setAttribute('download', 'article-' + id + '.eml');
@@ -1001,12 +1002,17 @@
       dl.appendChild(h('dt', { text: f[1] }));
       dl.appendChild(h('dd', { class: /fingerprint/.test(f[0]) ? 'mono small' : '' }, v));
     });
+    var hasStatus = typeof layer.status === 'string';
     var comment = layer.comment && String(layer.comment).toLowerCase() !== headline ? String(layer.comment) : '';
+    if (!comment && outgoing && !hasStatus) {
+      if (name === 'sign') comment = good ? 'Signed with the sender\'s key before it was sent.' : 'Sent without a signature.';
+      else comment = good ? 'Encrypted to the recipients\' keys and the sender\'s own before it was sent.' : 'Sent unencrypted.';
+    }
     return h('div', { class: 'sec-layer ' + cls, 'data-testid': 'security-' + name, dataset: { status: status } },
-      h('h3', {}, icon(good ? (name === 'sign' ? 'check' : 'lock') : problem ? 'warn' : name === 'sign' ? 'check' : 'lock'), title + ': ' + headline),
+      h('h3', {}, icon(good ? (name === 'sign' ? 'check' : 'lock') : problem ? 'warn' : 'minus'), title + ': ' + headline),
       comment ? h('p', { 'data-testid': 'security-' + name + '-comment', text: comment }) : null,
       dl.childNodes.length ? dl : null,
-      h('p', { class: 'muted small' }, 'Status: ', h('code', { text: status })));
+      hasStatus ? h('p', { class: 'muted small' }, 'Status: ', h('code', { text: status })) : null);
   }
 
   /* The processed view (decrypted, unwrapped); an article without one is shown from its raw
@@ -1037,6 +1043,11 @@
     });
   }
 
+  function removeHtmlFrame() {
+    var old = $('article-html');
+    if (old) old.parentNode.removeChild(old);
+  }
+
   function renderBody(content) {
     var pre = $('article-body');
     var notes = (content.notes || []).join(' ');
@@ -1050,11 +1061,19 @@
     }
     show(pre, content.text !== null || !content.html);
     if (content.html && content.text === null) {
-      /* HTML only: a sandbox without scripts or same-origin, and a policy that loads nothing. */
-      $('article-html').srcdoc = '<!doctype html><html><head><meta charset="utf-8">' +
+      /* HTML only: a sandbox without scripts or same-origin, and a policy that loads nothing.
+       * A new frame each time, filled once it is visible: Chromium does not lay out a
+       * sandboxed frame that was navigated while hidden. */
+      show($('article-html-wrap'), true);
+      removeHtmlFrame();
+      var frame = h('iframe', {
+        id: 'article-html', 'data-testid': 'article-html', title: 'Message content (HTML)',
+        sandbox: '', referrerpolicy: 'no-referrer'
+      });
+      $('article-html-wrap').appendChild(frame);
+      frame.srcdoc = '<!doctype html><html><head><meta charset="utf-8">' +
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'; font-src data:; form-action \'none\'">' +
         '<meta name="referrer" content="no-referrer"></head><body>' + content.html + '</body></html>';
-      show($('article-html-wrap'), true);
     }
     var box = clear($('article-attachments'));
     show(box, content.attachments.length > 0);
@@ -1198,12 +1217,19 @@
     }
   }
 
+  function policyRequired() {
+    var g = groupById($('compose-group').value);
+    return !!(g && g.policy === 'required');
+  }
+
   function applyOptions(opts) {
     compose.options = opts;
+    var required = policyRequired();
     ['sign', 'encrypt'].forEach(function (name) {
       var opt = optionFor(name);
       var possible = !!(opt && opt.success);
       if (!possible) compose.active[name] = false;
+      else if (required) compose.active[name] = true;
       else if (!compose.touched[name]) compose.active[name] = !!opt.active_by_default;
     });
     renderSecurityButtons();
@@ -1256,6 +1282,10 @@
     $('compose-' + name).addEventListener('click', function () {
       var opt = optionFor(name);
       if (!opt || !opt.success) return;
+      if (policyRequired() && compose.active[name]) {
+        toast('This group only sends signed and encrypted mail.', 'warning');
+        return;
+      }
       compose.touched[name] = true;
       compose.active[name] = !compose.active[name];
       renderSecurityButtons();

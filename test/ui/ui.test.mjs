@@ -454,6 +454,7 @@ step('incoming: a signed reply gets the Signed badge; markup in mail stays text;
   assert.equal(inSigned.status, 201, `POST /api/v1/incoming: ${inSigned.text}`);
   assert.equal(inSigned.json.security.sign.status, 'good', `signature: ${JSON.stringify(inSigned.json.security.sign)}`);
 
+  env.signedReplyId = inSigned.json.id;
   await gotoRoute(page, `#/article/${inSigned.json.id}`, 'view-article');
   await page.waitForFunction(() => document.getElementById('article-body').textContent.includes('Thanks!'));
   assert.ok(await page.isVisible('#article-badges [data-testid="badge-signed"]'));
@@ -476,13 +477,44 @@ step('incoming: a signed reply gets the Signed badge; markup in mail stays text;
   assert.equal(inHtml.status, 201, `POST /api/v1/incoming: ${inHtml.text}`);
   await gotoRoute(page, `#/article/${inHtml.json.id}`, 'view-article');
   const frame = page.locator('#article-html');
-  await page.locator('#article-html-wrap').waitFor({ state: 'visible' });
+  await frame.waitFor({ state: 'visible' });
   assert.equal(await frame.getAttribute('sandbox'), '', 'sandbox without any allowance');
   assert.match(await frame.getAttribute('srcdoc'), /Content-Security-Policy/);
+  const content = await (await frame.elementHandle()).contentFrame();
+  await content.waitForFunction(() => document.body && document.body.innerText.includes('Hi there') && document.body.offsetWidth > 0);
   await page.waitForTimeout(300);
   assert.equal(await page.evaluate(() => window.pwned), undefined, 'no script ran');
   assert.equal(await page.locator('#article-badges .badge').count(), 0, 'an unsigned message has no badge');
   assert.ok(!env.requests.some((u) => u.includes('127.0.0.2')), 'nothing was loaded from the message');
+});
+
+step('reply: Reply prefills the draft from the article and sends it signed and encrypted', async (page) => {
+  await gotoRoute(page, `#/article/${env.signedReplyId}`, 'view-article');
+  await page.waitForFunction(() => document.getElementById('article-subject').textContent === 'Re: Your order 4711');
+  await page.click('#article-reply');
+  await page.locator('#view-compose').waitFor({ state: 'visible' });
+  await page.waitForFunction(() => document.getElementById('compose-subject').value === 'Re: Your order 4711');
+  assert.equal(await page.textContent('#compose-title'), 'Reply');
+  assert.match(await page.inputValue('#compose-to'), new RegExp(CUSTOMER));
+  assert.match(await page.inputValue('#compose-body'), /^> Thanks! <b>bold\?<\/b>/m, 'the reply quotes the message');
+  assert.equal(await page.inputValue('#compose-group'), String(env.group.id));
+  await page.waitForFunction(() => {
+    const e = document.getElementById('compose-encrypt');
+    const s = document.getElementById('compose-sign');
+    return !e.disabled && e.getAttribute('aria-pressed') === 'true' && s.getAttribute('aria-pressed') === 'true';
+  });
+  await page.locator('#compose-body').press('Control+Home');
+  await page.locator('#compose-body').pressSequentially('Glad to help!');
+  await page.click('#compose-send');
+  await page.locator('#view-article').waitFor({ state: 'visible' });
+  await page.waitForFunction((id) => location.hash !== `#/article/${id}` && /^#\/article\/\d+$/.test(location.hash), env.signedReplyId);
+  await page.locator('#article-badges [data-testid="badge-encrypted"]').waitFor();
+  assert.ok(await page.isVisible('#article-badges [data-testid="badge-signed"]'));
+  await page.waitForFunction(() => document.getElementById('article-body').textContent.startsWith('Glad to help!'));
+  const article = (await api('GET', `/api/v1/articles/${(await page.evaluate(() => location.hash)).split('/').pop()}`)).json;
+  assert.equal(article.direction, 'out');
+  const raw = (await api('GET', `/api/v1/articles/${article.id}/raw`)).text;
+  assert.match(raw, /^In-Reply-To: <signed-reply@example\.org>/mi, 'the reply names the message it answers');
 });
 
 step('admin: Recent Logs list the operations and show a row\'s details', async (page) => {
@@ -557,11 +589,32 @@ step('sign-out ends the session', async (page) => {
   await page.locator('#view-login').waitFor({ state: 'visible' });
 });
 
+step('an agent composes and reads mail but does not see the PGP admin page', async (page) => {
+  const created = await api('POST', '/api/v1/users', { login: 'alice', password: 'agent password 1', role: 'agent' });
+  assert.equal(created.status, 201, `POST /api/v1/users: ${created.text}`);
+  await page.locator('#view-login').waitFor({ state: 'visible' });
+  await page.fill('#login-username', 'alice');
+  await page.fill('#login-password', 'agent password 1');
+  await page.click('#login-submit');
+  await page.locator('#view-mailbox').waitFor({ state: 'visible' });
+  assert.equal(await page.textContent('#current-user'), 'alice');
+  assert.equal(await page.isVisible('#nav-admin-pgp'), false);
+  await page.locator('[data-testid="article-row"]').first().waitFor();
+  await gotoRoute(page, '#/admin/pgp', 'view-admin-pgp');
+  assert.ok(await page.isVisible('#admin-forbidden'));
+  assert.equal(await page.isVisible('#admin-content'), false);
+  await page.click('#nav-compose');
+  await page.fill('#compose-to', CUSTOMER);
+  await page.waitForFunction(() => !document.getElementById('compose-encrypt').disabled);
+  await page.click('#signout-button');
+  await page.locator('#view-login').waitFor({ state: 'visible' });
+});
+
 step('no script errors and no Content-Security-Policy violations', async () => {
   // Expected: "Failed to load resource" for the 401/422 answers the UI handles, and what the
   // sandbox and the policy blocked in the HTML mail (its script and its tracking image).
   const expected = [
-    /^Failed to load resource: the server responded with a status of (401|404|422)/,
+    /^Failed to load resource: the server responded with a status of (401|403|404|422)/,
     /^Blocked script execution in 'about:srcdoc' because the document's frame is sandboxed/,
     /^Loading the image 'http:\/\/127\.0\.0\.2:9\/track\.png' violates the following Content Security Policy/,
   ];

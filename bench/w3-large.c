@@ -1,0 +1,288 @@
+/* w3-large.c - W3: a draft with one large attachment (10 MB, 50 MB) sealed (signed and
+ * encrypted) and opened (decrypted and verified): MB/s of attachment and the process's peak
+ * RSS. Each direction runs in a process of its own (run.py), so VmHWM is that direction's.
+ *
+ * pgpdesk's API takes and returns whole messages in memory (a draft buffer in, message
+ * buffers out), so the input and output buffers are part of every figure; the result also
+ * says how much RSS the process had before the first operation (the input read in) to tell
+ * the library's own share apart.
+ *
+ * w3-compose makes the draft (composing is not what W3 measures); w3-seal seals it in the
+ * helpdesk's database and writes the sealed message; w3-open opens that in the customer's
+ * database. The floors do the same OpenPGP work on the same bytes through crypto.h. */
+#include "bench.h"
+#include "crypto.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB (1024.0 * 1024.0)
+
+static char *
+w3_file(const bench_args_t *args, const char *what)
+{
+    char name[128];
+    snprintf(name, sizeof name, "w3-%zumb-%s.eml", args->size_mb, what);
+    char *path = bench_path(args->work_dir, name);
+    if (!path)
+        bench_die(args, "out of memory");
+    return path;
+}
+
+static uint8_t *
+read_or_die(const bench_args_t *args, const char *path, size_t *size)
+{
+    uint8_t *data = bench_read_file(path, size);
+    if (!data)
+        bench_die(args, "cannot read %s", path);
+    return data;
+}
+
+/* Large messages need larger limits than the defaults (64 MiB of message, 10 s): a 50 MB
+ * attachment is about 68 MB as base64 in the draft and 93 MB armored in the sealed message. */
+static void
+raise_limits(pgpdesk_t *pd)
+{
+    pgpdesk_limits_t limits;
+    pgpdesk_get_limits(pd, &limits);
+    limits.max_message_size = 512u << 20;
+    limits.decrypt_cap = 512u << 20;
+    limits.time_limit_ms = 600000;
+    pgpdesk_set_limits(pd, &limits);
+}
+
+int
+bench_w3_compose(const bench_args_t *args)
+{
+    pgpdesk_t *pd = bench_open_party_db(args, "w3-compose", BENCH_PARTY_HELPDESK);
+    size_t size = args->size_mb << 20;
+    uint8_t *data = malloc(size);
+    if (!data)
+        bench_die(args, "out of memory");
+    randombytes_buf(data, size); /* incompressible, like the PDFs and images people attach */
+    pgpdesk_draft_attachment_t att = {.filename = "scan.pdf", .content_type = "application/pdf",
+                                      .data = data, .size = size};
+    char *body = bench_text_body(2048);
+    size_t draft_size = 0;
+    char *draft = bench_compose(pd, args, BENCH_HELPDESK, BENCH_CUSTOMER, body, &att, 1,
+                                &draft_size);
+    char *path = w3_file(args, "draft");
+    if (!bench_write_file(path, draft, draft_size))
+        bench_die(args, "cannot write %s", path);
+    free(path);
+    free(draft);
+    free(body);
+    free(data);
+    pgpdesk_close(pd);
+    return 0;
+}
+
+/* The fields every W3 result has: MB/s of attachment (from the median), RSS before. */
+static void
+emit_w3(const bench_args_t *args, const char *variant, const bench_samples_t *s,
+        long rss_before_kb, size_t in_size, size_t out_size)
+{
+    json_t *r = bench_result(args, variant, s);
+    double median_s = json_real_value(json_object_get(r, "median_ms")) / 1000.0;
+    json_object_set_new(r, "size_mb", json_integer((json_int_t) args->size_mb));
+    json_object_set_new(r, "mb_per_s",
+                        json_real(median_s > 0 ? (double) args->size_mb / median_s : 0));
+    json_object_set_new(r, "rss_before_kb", json_integer(rss_before_kb));
+    json_object_set_new(r, "input_bytes", json_integer((json_int_t) in_size));
+    json_object_set_new(r, "output_bytes", json_integer((json_int_t) out_size));
+    bench_emit(r);
+}
+
+/* ---------------------------------------------------------------- seal */
+
+typedef struct seal {
+    pgpdesk_t *pd;
+    uint8_t *draft;
+    size_t size;
+    pgpdesk_outgoing_result_t *last;
+} seal_t;
+
+static bool
+seal_op(void *ctx)
+{
+    seal_t *w = ctx;
+    static const pgpdesk_outgoing_options_t opts = {.sign = true, .encrypt = true,
+                                                    .protected_headers = true};
+    pgpdesk_outgoing_result_destroy(w->last);
+    w->last = NULL;
+    if (pgpdesk_outgoing_process(w->pd, w->draft, w->size, &opts, &w->last)) {
+        fprintf(stderr, "pgpdesk-bench: w3-seal: %s\n", pgpdesk_errmsg(w->pd));
+        return false;
+    }
+    return true;
+}
+
+int
+bench_w3_seal(const bench_args_t *args)
+{
+    seal_t w = {.pd = bench_open_party_db(args, "w3-helpdesk", BENCH_PARTY_HELPDESK)};
+    char *path = w3_file(args, "draft");
+    w.draft = read_or_die(args, path, &w.size);
+    free(path);
+    /* Says whether the default limits let this draft through at all. */
+    pgpdesk_outgoing_result_t *res = NULL;
+    static const pgpdesk_outgoing_options_t opts = {.sign = true, .encrypt = true};
+    pgpdesk_status_t at_defaults = pgpdesk_outgoing_process(w.pd, w.draft, w.size, &opts, &res);
+    pgpdesk_outgoing_result_destroy(res);
+    raise_limits(w.pd);
+
+    long rss_before = bench_rss_kb();
+    bench_samples_t s;
+    if (!bench_run(args, seal_op, &w, &s))
+        bench_die(args, "sealing failed");
+    path = w3_file(args, "sealed");
+    if (!bench_write_file(path, w.last->copies[0].message, w.last->copies[0].size))
+        bench_die(args, "cannot write %s", path);
+    free(path);
+    size_t out_size = w.last->copies[0].size;
+    pgpdesk_outgoing_result_destroy(w.last);
+    free(w.draft);
+    emit_w3(args, "pgpdesk-seal", &s, rss_before, w.size, out_size);
+    if (at_defaults)
+        fprintf(stderr, "pgpdesk-bench: w3-seal: at the default limits: %s\n",
+                pgpdesk_status_to_string(at_defaults));
+    bench_samples_free(&s);
+    pgpdesk_close(w.pd);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- open */
+
+typedef struct open_ctx {
+    pgpdesk_t *pd;
+    uint8_t *message;
+    size_t size;
+} open_t;
+
+static bool
+open_op(void *ctx)
+{
+    open_t *w = ctx;
+    pgpdesk_article_t *article = NULL;
+    if (pgpdesk_incoming_process(w->pd, w->message, w->size, &article)) {
+        fprintf(stderr, "pgpdesk-bench: w3-open: %s\n", pgpdesk_errmsg(w->pd));
+        return false;
+    }
+    bool ok = bench_article_ok(article);
+    if (!ok) {
+        char *json = json_dumps(article->security, JSON_COMPACT);
+        fprintf(stderr, "pgpdesk-bench: w3-open: not decrypted and verified: %s\n",
+                json ? json : "");
+        free(json);
+    }
+    pgpdesk_article_destroy(article);
+    return ok;
+}
+
+int
+bench_w3_open(const bench_args_t *args)
+{
+    open_t w = {.pd = bench_open_party_db(args, "w3-customer", BENCH_PARTY_CUSTOMER)};
+    raise_limits(w.pd);
+    char *path = w3_file(args, "sealed");
+    w.message = read_or_die(args, path, &w.size);
+    free(path);
+    long rss_before = bench_rss_kb();
+    bench_samples_t s;
+    if (!bench_run(args, open_op, &w, &s))
+        bench_die(args, "opening failed");
+    emit_w3(args, "pgpdesk-open", &s, rss_before, w.size, 0);
+    bench_samples_free(&s);
+    free(w.message);
+    pgpdesk_close(w.pd);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- floors */
+
+typedef struct floor_w3 {
+    openpgp_keyring_t *ring;
+    const char *recipients[2];
+    const char *signer;
+    const uint8_t *data;
+    size_t size;
+    size_t out_size;
+} floor_w3_t;
+
+static bool
+floor_seal_op(void *ctx)
+{
+    floor_w3_t *f = ctx;
+    uint8_t *out = NULL;
+    if (openpgp_encrypt(f->ring, f->recipients, 2, f->signer, f->data, f->size, &out,
+                        &f->out_size))
+        return false;
+    free(out);
+    return true;
+}
+
+static bool
+floor_open_op(void *ctx)
+{
+    floor_w3_t *f = ctx;
+    openpgp_decrypt_result_t res;
+    if (openpgp_decrypt(f->ring, f->data, f->size, 512u << 20, &res))
+        return false;
+    bool ok = res.status == OPENPGP_DECRYPT_OK && res.verify.count == 1 &&
+              res.verify.signatures[0].status == OPENPGP_SIG_GOOD;
+    f->out_size = res.size;
+    openpgp_decrypt_result_clear(&res);
+    return ok;
+}
+
+/* librnp encrypting the draft's bytes in memory (about the size of the payload pgpdesk
+ * encrypts), as the helpdesk to the customer and itself. */
+int
+bench_w3_floor_seal(const bench_args_t *args)
+{
+    char helpdesk[PGPDESK_FINGERPRINT_SIZE], customer[PGPDESK_FINGERPRINT_SIZE];
+    bench_fingerprint(args, BENCH_PARTY_HELPDESK, helpdesk);
+    bench_fingerprint(args, BENCH_PARTY_CUSTOMER, customer);
+    floor_w3_t f = {.ring = bench_floor_ring(args, false, BENCH_PARTY_HELPDESK),
+                    .recipients = {customer, helpdesk}, .signer = helpdesk};
+    char *path = w3_file(args, "draft");
+    size_t size = 0;
+    uint8_t *draft = read_or_die(args, path, &size);
+    free(path);
+    f.data = draft;
+    f.size = size;
+    long rss_before = bench_rss_kb();
+    bench_samples_t s;
+    if (!bench_run(args, floor_seal_op, &f, &s))
+        bench_die(args, "openpgp_encrypt failed");
+    emit_w3(args, "floor-seal", &s, rss_before, f.size, f.out_size);
+    bench_samples_free(&s);
+    free(draft);
+    openpgp_keyring_destroy(f.ring);
+    return 0;
+}
+
+/* librnp decrypting and verifying the sealed message's armored part, as the customer. */
+int
+bench_w3_floor_open(const bench_args_t *args)
+{
+    floor_w3_t f = {.ring = bench_floor_ring(args, false, BENCH_PARTY_CUSTOMER)};
+    char *path = w3_file(args, "sealed");
+    size_t size = 0;
+    uint8_t *msg = read_or_die(args, path, &size);
+    free(path);
+    f.data = bench_armored_part(msg, size, &f.size);
+    if (!f.data)
+        bench_die(args, "no armored message in the sealed W3 message");
+    long rss_before = bench_rss_kb();
+    bench_samples_t s;
+    if (!bench_run(args, floor_open_op, &f, &s))
+        bench_die(args, "openpgp_decrypt failed or the signature was not good");
+    emit_w3(args, "floor-open", &s, rss_before, f.size, f.out_size);
+    bench_samples_free(&s);
+    free(msg);
+    openpgp_keyring_destroy(f.ring);
+    return 0;
+}
