@@ -14,10 +14,10 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# Starts the server on ./pgpdesk.db (SQLite); the first start prints the admin password.
 run: build
-	@$(BUILD)/pgpdesk --help
-	@echo
 	@cat doc/quickstart.txt
+	@$(BUILD)/pgpdesk serve $(SERVE_ARGS)
 
 check: build
 	python3 test/run.py --binary $(BUILD)/pgpdesk
