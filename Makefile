@@ -19,8 +19,17 @@ run: build
 	@cat doc/quickstart.txt
 	@$(BUILD)/pgpdesk serve $(SERVE_ARGS)
 
+# Browser-test screenshots go to $(BUILD)/screenshots; doc/screenshots holds the README's.
 check: build
-	python3 test/run.py --binary $(BUILD)/pgpdesk
+	npm ci --prefix test/ui --no-audit --no-fund
+	PGPDESK_SCREENSHOTS=$(BUILD)/screenshots python3 test/run.py --binary $(BUILD)/pgpdesk
+
+# The benchmark of issue 5, not part of check: builds pgpdesk and the bench programs, runs
+# every workload side by side with gpg and sq (about ten minutes; it installs wrk when missing)
+# and writes bench/results.md.
+bench: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) pgpdesk bench/pgpdesk-bench bench/bench-exec
+	python3 bench/run.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

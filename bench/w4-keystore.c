@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "keygen.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,46 @@ import_reference(const bench_args_t *args, pgpdesk_t *pd, const bench_cert_t *ce
     free(found);
 }
 
+/* Certificates are made by a second thread while the store writes them (libsodium's work
+ * and SQLite's then share the two cores), through a bounded queue. */
+#define QUEUE_SIZE 1024
+
+typedef struct cert_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    bench_cert_t slots[QUEUE_SIZE];
+    size_t made, taken, count; /* certificates 1..count-1 */
+    uint32_t t0;
+} cert_queue_t;
+
+static void *
+make_certs(void *arg)
+{
+    cert_queue_t *q = arg;
+    for (size_t i = 1; i < q->count; i++) {
+        bench_cert_t cert;
+        bench_cert_make(i, q->t0 - (uint32_t) i, &cert);
+        pthread_mutex_lock(&q->lock);
+        while (q->made - q->taken == QUEUE_SIZE)
+            pthread_cond_wait(&q->changed, &q->lock);
+        q->slots[q->made++ % QUEUE_SIZE] = cert;
+        pthread_cond_broadcast(&q->changed);
+        pthread_mutex_unlock(&q->lock);
+    }
+    return NULL;
+}
+
+static void
+take_cert(cert_queue_t *q, bench_cert_t *cert)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->made == q->taken)
+        pthread_cond_wait(&q->changed, &q->lock);
+    *cert = q->slots[q->taken++ % QUEUE_SIZE];
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->lock);
+}
+
 /* Writes certificates 1..count-1 into the store in one transaction. */
 static double
 fill_store(const bench_args_t *args, pgpdesk_t *pd, size_t count, uint32_t t0,
@@ -104,11 +145,18 @@ fill_store(const bench_args_t *args, pgpdesk_t *pd, size_t count, uint32_t t0,
 {
     store_t *store = pd->store;
     int64_t start = bench_now_ns();
+    static cert_queue_t q = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                             .changed = PTHREAD_COND_INITIALIZER};
+    q.count = count;
+    q.t0 = t0;
+    pthread_t maker;
+    if (pthread_create(&maker, NULL, make_certs, &q))
+        bench_die(args, "pthread_create failed");
     if (store->ops->begin(store))
         bench_die(args, "begin failed: %s", store->errmsg);
     for (size_t i = 1; i < count; i++) {
         bench_cert_t cert;
-        bench_cert_make(i, t0 - (uint32_t) i, &cert);
+        take_cert(&q, &cert);
         char *uid[1], *email[1], fprs[2][PGPDESK_FINGERPRINT_SIZE];
         store_key_record_t rec;
         cert_record(&cert, template, &rec, uid, email, fprs);
@@ -120,6 +168,7 @@ fill_store(const bench_args_t *args, pgpdesk_t *pd, size_t count, uint32_t t0,
     }
     if (store->ops->commit(store))
         bench_die(args, "commit failed: %s", store->errmsg);
+    pthread_join(maker, NULL);
     return (double) (bench_now_ns() - start) / 1e9;
 }
 

@@ -829,33 +829,32 @@ append_encrypted(GString *out, const uint8_t *armored, size_t size)
 
 /* ---------------------------------------------------------------- keys */
 
-/* Why addr has no usable key for purpose: its newest revoked or expired key if it has one
- * (a private one, for signing), else none at all. Sets the handle's message naming addr. */
+/* Why addr has no usable key for purpose, in the words the security options use (lib/group.c);
+ * sets the handle's message naming addr. */
 static pgpdesk_status_t
 explain_missing_key(pgpdesk_t *pd, const char *addr, pgpdesk_key_purpose_t purpose)
 {
     bool sign = purpose == PGPDESK_PURPOSE_SIGN;
-    pgpdesk_key_list_t *list = NULL;
-    pgpdesk_status_t st = pgpdesk_keystore_list(pd, addr, &list);
-    if (st)
-        return st;
-    const pgpdesk_key_t *unusable = NULL;
-    for (size_t i = 0; i < list->count && !unusable; i++) {
-        const pgpdesk_key_t *k = &list->keys[i];
-        if ((k->secret || !sign) && (k->revoked || k->expired))
-            unusable = k;
-    }
-    bool revoked = unusable && unusable->revoked, expired = unusable && !unusable->revoked;
-    pgpdesk_key_list_destroy(list);
-    if (revoked)
-        return pd_fail(pd, PGPDESK_STATUS_KEY_REVOKED, "The PGP key for %s has been revoked.",
-                       addr);
-    if (expired)
+    pgpdesk_status_t missing = sign ? PGPDESK_STATUS_NO_SENDER_KEY
+                                    : PGPDESK_STATUS_NO_RECIPIENT_KEY;
+    switch (keystore_key_state(pd, addr, purpose)) {
+    case KEY_EXPIRED:
         return pd_fail(pd, sign ? PGPDESK_STATUS_SENDER_KEY_EXPIRED
                                 : PGPDESK_STATUS_RECIPIENT_KEY_EXPIRED,
                        "The PGP key for %s was found, but has expired.", addr);
-    return pd_fail(pd, sign ? PGPDESK_STATUS_NO_SENDER_KEY : PGPDESK_STATUS_NO_RECIPIENT_KEY,
-                   "The PGP key for %s was not found.", addr);
+    case KEY_REVOKED:
+        return pd_fail(pd, PGPDESK_STATUS_KEY_REVOKED, "The PGP key for %s has been revoked.",
+                       addr);
+    case KEY_INCAPABLE:
+        return pd_fail(pd, missing,
+                       sign ? "The PGP key for %s cannot be used for signing."
+                            : "The PGP key for %s cannot be used for encryption.",
+                       addr);
+    case KEY_USABLE: /* find_usable() said otherwise a moment ago: the store changed since */
+    case KEY_MISSING:
+        break;
+    }
+    return pd_fail(pd, missing, "The PGP key for %s was not found.", addr);
 }
 
 /* fpr: the newest usable key of addr for purpose. required: a missing key is an error;

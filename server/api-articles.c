@@ -73,11 +73,13 @@ api_article_mime(api_request_t *req)
         return;
     char filename[64];
     snprintf(filename, sizeof filename, "article-%lld.mime.txt", (long long) article->id);
+    /* Without a processed view (plain mail), the raw message is what the article shows. */
     if (article->mime)
         reply_download(req, "text/plain; charset=utf-8", article->mime, article->mime_size,
                        filename);
     else
-        reply_error(req, 404, "no_mime", "This article has no processed view.");
+        reply_download(req, "text/plain; charset=utf-8", article->raw, article->raw_size,
+                       filename);
     pgpdesk_article_destroy(article);
 }
 

@@ -402,7 +402,7 @@ def decode_body(fields, body):
     return body
 
 
-class Entity:
+class ParsedEntity:
     """A parsed MIME entity: fields, ctype (lower-case type/subtype), params, body (raw
     bytes), parts (sub-entities of a multipart), raw (all of its bytes)."""
 
@@ -416,7 +416,7 @@ class Entity:
         self.closed = None
         if self.ctype.startswith("multipart/") and self.params.get("boundary"):
             parts, self.closed = multipart_parts(self.body, self.params["boundary"])
-            self.parts = [Entity(p) for p in parts]
+            self.parts = [ParsedEntity(p) for p in parts]
 
     def get(self, name):
         return header_get(self.fields, name)

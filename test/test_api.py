@@ -1138,13 +1138,11 @@ def test_incoming_article_raw_mime_and_retry(t):
     expect_eq((art["direction"], art["subject"]), ("in", "Plain question"), "article", r)
     raw = expect_status(ag.get("/api/v1/articles/%d/raw" % art["id"]), 200)
     expect_eq(raw.body, msg, "the raw message, byte for byte", raw)
-    mime = ag.get("/api/v1/articles/%d/mime" % art["id"])
-    if mime.status == 200:
-        expect_eq(mime.header("Content-Type"), "text/plain; charset=utf-8", "Content-Type", mime)
-        expect_eq(mime.header("Content-Disposition"),
-                  'attachment; filename="article-%d.mime.txt"' % art["id"], "disposition", mime)
-    else:
-        expect_error(mime, 404, "no_mime")
+    mime = expect_status(ag.get("/api/v1/articles/%d/mime" % art["id"]), 200)
+    expect_eq(mime.header("Content-Type"), "text/plain; charset=utf-8", "Content-Type", mime)
+    expect_eq(mime.header("Content-Disposition"),
+              'attachment; filename="article-%d.mime.txt"' % art["id"], "disposition", mime)
+    expect_eq(mime.body, msg, "plain mail: the processed view is the raw message", mime)
     retried = expect_json(ag.post("/api/v1/articles/%d/retry" % art["id"], {}))
     expect_eq((retried["id"], retried["improved"]), (art["id"], False), "retry")
     for path in ("/api/v1/articles/999999", "/api/v1/articles/999999/raw",
