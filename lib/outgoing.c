@@ -245,9 +245,24 @@ check_tree(pgpdesk_t *pd, GMimeObject *obj, unsigned depth, unsigned *parts)
     return PGPDESK_STATUS_SUCCESS;
 }
 
+/* Does line start a header field: a name of printable characters, white space (obsolete
+ * syntax, RFC 5322 §4.5.3, which GMime parses too), then ':'? */
+static bool
+is_field_line(const uint8_t *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && line[i] > 32 && line[i] < 127 && line[i] != ':')
+        i++;
+    if (i == 0)
+        return false;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    return i < len && line[i] == ':';
+}
+
 /* The length of the header section: up to the first empty line, or all of the draft. A line
- * that is neither a field nor a continuation is refused, so that what is copied here as the
- * header section is what GMime parsed as one. */
+ * that is neither a field nor a continuation is refused (GMime would drop it silently), so
+ * that what is copied as the outer header section is what GMime parsed. */
 static pgpdesk_status_t
 measure_header_section(pgpdesk_t *pd, draft_t *d)
 {
@@ -262,14 +277,7 @@ measure_header_section(pgpdesk_t *pd, draft_t *d)
         if (pos == 0 && len >= 2 && line[len - 2] == '\r' && line[len - 1] == '\n')
             d->eol = "\r\n";
         bool continuation = line[0] == ' ' || line[0] == '\t';
-        const uint8_t *colon = memchr(line, ':', len);
-        bool field = colon && colon > line;
-        for (const uint8_t *p = line; field && p < colon; p++)
-            field = *p > 32 && *p < 127;
-        /* Name then white space then ':' is obsolete syntax (RFC 5322 §4.5) but parsed. */
-        for (const uint8_t *p = line; !field && colon && p < colon && *p > 32 && *p < 127; p++)
-            field = p[1] == ' ' || p[1] == '\t';
-        if (!(continuation && pos > 0) && !field)
+        if (!(continuation && pos > 0) && !is_field_line(line, len))
             return pd_fail(pd, PGPDESK_STATUS_MALFORMED_MESSAGE,
                            "The draft's header section has a line that is not a header field.");
         pos += len;
@@ -405,21 +413,44 @@ without_trailing_blanks(const char *text)
     return g_string_free(s, FALSE);
 }
 
-/* The text around a multipart's parts is nobody's content, but travels in the signed part:
- * white space at its line ends goes too. */
-static void
-trim_multipart_text(GMimeMultipart *mp)
+/* Does data hold only what a 7-bit transport carries unchanged? */
+static bool
+is_7bit_safe(const uint8_t *data, size_t size)
 {
-    const char *prologue = g_mime_multipart_get_prologue(mp);
-    const char *epilogue = g_mime_multipart_get_epilogue(mp);
-    char *trimmed_prologue = prologue ? without_trailing_blanks(prologue) : NULL;
-    char *trimmed_epilogue = epilogue ? without_trailing_blanks(epilogue) : NULL;
-    if (prologue)
-        g_mime_multipart_set_prologue(mp, trimmed_prologue);
-    if (epilogue)
-        g_mime_multipart_set_epilogue(mp, trimmed_epilogue);
-    g_free(trimmed_prologue);
-    g_free(trimmed_epilogue);
+    size_t line = 0;
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] == 0 || data[i] >= 0x80)
+            return false;
+        line = data[i] == '\n' ? 0 : line + 1;
+        if (line > LINE_MAX_7BIT + 1) /* + 1: the CR of CRLF */
+            return false;
+    }
+    return true;
+}
+
+/* The text around a multipart's parts (preamble, epilogue) is nobody's content (RFC 2046
+ * §5.1.1) but travels in the signed part: white space at its line ends goes, and text a 7-bit
+ * path would not carry unchanged goes altogether. NULL for none; caller g_free()s. */
+static char *
+tidy_multipart_text(const char *text)
+{
+    char *tidy = text ? without_trailing_blanks(text) : NULL;
+    if (tidy && !is_7bit_safe((const uint8_t *) tidy, strlen(tidy))) {
+        g_free(tidy);
+        tidy = NULL;
+    }
+    return tidy;
+}
+
+static void
+tidy_multipart(GMimeMultipart *mp)
+{
+    char *prologue = tidy_multipart_text(g_mime_multipart_get_prologue(mp));
+    char *epilogue = tidy_multipart_text(g_mime_multipart_get_epilogue(mp));
+    g_mime_multipart_set_prologue(mp, prologue);
+    g_mime_multipart_set_epilogue(mp, epilogue);
+    g_free(prologue);
+    g_free(epilogue);
 }
 
 /* What a part's decoded content holds that a 7-bit path or a signature would not survive. */
@@ -563,7 +594,7 @@ make_tree_7bit(GMimeObject *obj)
         return;
     if (GMIME_IS_MULTIPART(obj)) {
         GMimeMultipart *mp = GMIME_MULTIPART(obj);
-        trim_multipart_text(mp);
+        tidy_multipart(mp);
         for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
             make_tree_7bit(g_mime_multipart_get_part(mp, i));
     } else if (GMIME_IS_MESSAGE_PART(obj)) {
@@ -580,21 +611,6 @@ make_tree_7bit(GMimeObject *obj)
     } else if (GMIME_IS_PART(obj)) {
         make_part_7bit(GMIME_PART(obj));
     }
-}
-
-/* Does data hold only what a 7-bit transport carries unchanged? */
-static bool
-is_7bit_safe(const uint8_t *data, size_t size)
-{
-    size_t line = 0;
-    for (size_t i = 0; i < size; i++) {
-        if (data[i] == 0 || data[i] >= 0x80)
-            return false;
-        line = data[i] == '\n' ? 0 : line + 1;
-        if (line > LINE_MAX_7BIT + 1) /* + 1: the CR of CRLF */
-            return false;
-    }
-    return true;
 }
 
 /* ---------------------------------------------------------------- the protected entity */
