@@ -37,14 +37,6 @@ hash_password(pgpdesk_t *pd, const char *password, char out[crypto_pwhash_STRBYT
     return PGPDESK_STATUS_SUCCESS;
 }
 
-static pgpdesk_status_t
-store_result(pgpdesk_t *pd, pgpdesk_status_t st)
-{
-    if (st == PGPDESK_STATUS_DATABASE_ERROR)
-        return pd_fail(pd, st, "%s", pd->store->errmsg);
-    return st ? pd_fail(pd, st, NULL) : st;
-}
-
 pgpdesk_status_t
 pgpdesk_user_create(pgpdesk_t *pd, const char *login, const char *password, pgpdesk_role_t role,
                     int64_t *id)
@@ -62,7 +54,7 @@ pgpdesk_user_create(pgpdesk_t *pd, const char *login, const char *password, pgpd
                                      pd_now(), &new_id);
     if (!st && id)
         *id = new_id;
-    return store_result(pd, st);
+    return pd_store_fail(pd, st);
 }
 
 pgpdesk_status_t
@@ -72,19 +64,19 @@ pgpdesk_user_set_password(pgpdesk_t *pd, const char *login, const char *password
     pgpdesk_status_t st = hash_password(pd, password, hash);
     if (st)
         return st;
-    return store_result(pd, pd->store->ops->user_set_password(pd->store, login, hash));
+    return pd_store_fail(pd, pd->store->ops->user_set_password(pd->store, login, hash));
 }
 
 pgpdesk_status_t
 pgpdesk_user_delete(pgpdesk_t *pd, const char *login)
 {
-    return store_result(pd, pd->store->ops->user_delete(pd->store, login));
+    return pd_store_fail(pd, pd->store->ops->user_delete(pd->store, login));
 }
 
 pgpdesk_status_t
 pgpdesk_user_list(pgpdesk_t *pd, pgpdesk_user_list_t **out)
 {
-    return store_result(pd, pd->store->ops->user_list(pd->store, out));
+    return pd_store_fail(pd, pd->store->ops->user_list(pd->store, out));
 }
 
 pgpdesk_status_t
@@ -92,7 +84,7 @@ pgpdesk_user_get(pgpdesk_t *pd, const char *login, pgpdesk_user_t **out)
 {
     if (!login)
         return pd_fail(pd, PGPDESK_STATUS_USER_NOT_FOUND, NULL);
-    return store_result(pd, pd->store->ops->user_find(pd->store, login, 0, out, NULL));
+    return pd_store_fail(pd, pd->store->ops->user_find(pd->store, login, 0, out, NULL));
 }
 
 pgpdesk_status_t
@@ -132,7 +124,7 @@ pgpdesk_user_authenticate(pgpdesk_t *pd, const char *login, const char *password
                               ? pd->store->ops->user_find(pd->store, login, 0, &user, &hash)
                               : PGPDESK_STATUS_USER_NOT_FOUND;
     if (st && st != PGPDESK_STATUS_USER_NOT_FOUND)
-        return store_result(pd, st);
+        return pd_store_fail(pd, st);
     const char *pw = password ? password : "";
     bool ok = crypto_pwhash_str_verify(hash ? hash : decoy, pw, strlen(pw)) == 0 && user;
     free(hash);
@@ -177,7 +169,7 @@ user_by_id(pgpdesk_t *pd, int64_t id, pgpdesk_user_t **out)
     pgpdesk_status_t st = pd->store->ops->user_find(pd->store, NULL, id, out, NULL);
     /* A credential whose user is gone opens nothing. */
     return st == PGPDESK_STATUS_USER_NOT_FOUND ? pd_fail(pd, PGPDESK_STATUS_AUTH_FAILED, NULL)
-                                               : store_result(pd, st);
+                                               : pd_store_fail(pd, st);
 }
 
 pgpdesk_status_t
@@ -186,7 +178,7 @@ pgpdesk_token_create(pgpdesk_t *pd, const char *login, char **token)
     pgpdesk_user_t *user = NULL;
     pgpdesk_status_t st = pd->store->ops->user_find(pd->store, login, 0, &user, NULL);
     if (st)
-        return store_result(pd, st);
+        return pd_store_fail(pd, st);
     char hash[HASH_HEX_SIZE];
     char *secret = new_secret("pgpdesk_", hash);
     st = secret ? pd->store->ops->credential_insert(pd->store, "token", hash, user->id, NULL, 0)
@@ -194,7 +186,7 @@ pgpdesk_token_create(pgpdesk_t *pd, const char *login, char **token)
     pgpdesk_user_destroy(user);
     if (st) {
         free(secret);
-        return store_result(pd, st);
+        return pd_store_fail(pd, st);
     }
     *token = secret;
     return PGPDESK_STATUS_SUCCESS;
@@ -210,7 +202,7 @@ pgpdesk_token_authenticate(pgpdesk_t *pd, const char *token, pgpdesk_user_t **ou
     hash_secret(token, hash);
     pgpdesk_status_t st =
         pd->store->ops->credential_find(pd->store, "token", hash, pd_now(), &user_id, NULL);
-    return st ? store_result(pd, st) : user_by_id(pd, user_id, out);
+    return st ? pd_store_fail(pd, st) : user_by_id(pd, user_id, out);
 }
 
 pgpdesk_status_t
@@ -226,7 +218,7 @@ pgpdesk_session_create(pgpdesk_t *pd, int64_t user_id, int64_t ttl_seconds, char
     if (st) {
         free(s);
         free(c);
-        return store_result(pd, st);
+        return pd_store_fail(pd, st);
     }
     *session = s;
     *csrf = c;
@@ -246,7 +238,7 @@ pgpdesk_session_authenticate(pgpdesk_t *pd, const char *session, const char *csr
     pgpdesk_status_t st = pd->store->ops->credential_find(pd->store, "session", hash, pd_now(),
                                                           &user_id, &stored_csrf);
     if (st)
-        return store_result(pd, st);
+        return pd_store_fail(pd, st);
     if (csrf_ok) {
         char given[HASH_HEX_SIZE];
         if (csrf)
@@ -265,7 +257,7 @@ pgpdesk_session_delete(pgpdesk_t *pd, const char *session)
     if (!session)
         return PGPDESK_STATUS_SUCCESS;
     hash_secret(session, hash);
-    return store_result(pd, pd->store->ops->credential_delete(pd->store, "session", hash));
+    return pd_store_fail(pd, pd->store->ops->credential_delete(pd->store, "session", hash));
 }
 
 void

@@ -11,9 +11,8 @@ pgpdesk_status_t
 article_store_raw(pgpdesk_t *pd, const char *direction, const void *raw, size_t size,
                   int64_t *id)
 {
-    pgpdesk_status_t st =
-        pd->store->ops->article_insert(pd->store, direction, raw, size, pd_now(), id);
-    return st ? pd_fail(pd, st, "%s", pd->store->errmsg) : st;
+    return pd_store_fail(pd, pd->store->ops->article_insert(pd->store, direction, raw, size,
+                                                            pd_now(), id));
 }
 
 pgpdesk_status_t
@@ -26,9 +25,7 @@ article_store_fields(pgpdesk_t *pd, int64_t id, const article_fields_t *f)
                                                          f->from, f->to, f->cc, f->subject,
                                                          f->message_id, security);
     free(security);
-    if (st == PGPDESK_STATUS_DATABASE_ERROR)
-        return pd_fail(pd, st, "%s", pd->store->errmsg);
-    return st ? pd_fail(pd, st, NULL) : st;
+    return pd_store_fail(pd, st);
 }
 
 void
@@ -177,10 +174,7 @@ pgpdesk_article_retry(pgpdesk_t *pd, int64_t id, bool *improved, pgpdesk_article
 pgpdesk_status_t
 pgpdesk_article_get(pgpdesk_t *pd, int64_t id, pgpdesk_article_t **out)
 {
-    pgpdesk_status_t st = pd->store->ops->article_get(pd->store, id, out);
-    if (st == PGPDESK_STATUS_DATABASE_ERROR)
-        return pd_fail(pd, st, "%s", pd->store->errmsg);
-    return st ? pd_fail(pd, st, NULL) : st;
+    return pd_store_fail(pd, pd->store->ops->article_get(pd->store, id, out));
 }
 
 static void
@@ -209,8 +203,7 @@ pgpdesk_status_t
 pgpdesk_article_list(pgpdesk_t *pd, int64_t group_id, size_t limit, size_t offset,
                      pgpdesk_article_list_t **out)
 {
-    pgpdesk_status_t st = pd->store->ops->article_list(pd->store, group_id, limit, offset, out);
-    return st ? pd_fail(pd, st, "%s", pd->store->errmsg) : st;
+    return pd_store_fail(pd, pd->store->ops->article_list(pd->store, group_id, limit, offset, out));
 }
 
 void
@@ -233,7 +226,7 @@ pgpdesk_log_list(pgpdesk_t *pd, size_t limit, pgpdesk_log_list_t **out)
     pgpdesk_status_t st = pd->store->ops->log_purge(pd->store, cutoff);
     if (!st)
         st = pd->store->ops->log_list(pd->store, limit, out);
-    return st ? pd_fail(pd, st, "%s", pd->store->errmsg) : st;
+    return pd_store_fail(pd, st);
 }
 
 void

@@ -11,14 +11,6 @@
 
 #define INTEGRATION_SETTING "pgp_integration"
 
-static pgpdesk_status_t
-store_result(pgpdesk_t *pd, pgpdesk_status_t st)
-{
-    if (st == PGPDESK_STATUS_DATABASE_ERROR)
-        return pd_fail(pd, st, "%s", pd->store->errmsg);
-    return st ? pd_fail(pd, st, NULL) : st;
-}
-
 /* ---------------------------------------------------------------- the integration switch */
 
 pgpdesk_status_t
@@ -33,13 +25,13 @@ pgpdesk_integration_enabled(pgpdesk_t *pd, bool *enabled)
     if (!st)
         *enabled = strcmp(value, "false") != 0;
     free(value);
-    return store_result(pd, st);
+    return pd_store_fail(pd, st);
 }
 
 pgpdesk_status_t
 pgpdesk_set_integration_enabled(pgpdesk_t *pd, bool enabled)
 {
-    return store_result(pd, pd->store->ops->meta_set(pd->store, INTEGRATION_SETTING,
+    return pd_store_fail(pd, pd->store->ops->meta_set(pd->store, INTEGRATION_SETTING,
                                                      enabled ? "true" : "false"));
 }
 
@@ -88,7 +80,7 @@ put_group(pgpdesk_t *pd, const pgpdesk_group_t *g, int64_t id, int64_t *new_id)
     free(copy.email);
     if (!st && new_id)
         *new_id = copy.id;
-    return store_result(pd, st);
+    return pd_store_fail(pd, st);
 }
 
 pgpdesk_status_t
@@ -108,13 +100,13 @@ pgpdesk_group_update(pgpdesk_t *pd, const pgpdesk_group_t *group)
 pgpdesk_status_t
 pgpdesk_group_delete(pgpdesk_t *pd, int64_t id)
 {
-    return store_result(pd, pd->store->ops->group_delete(pd->store, id));
+    return pd_store_fail(pd, pd->store->ops->group_delete(pd->store, id));
 }
 
 pgpdesk_status_t
 pgpdesk_group_list(pgpdesk_t *pd, pgpdesk_group_list_t **out)
 {
-    return store_result(pd, pd->store->ops->group_list(pd->store, 0, out));
+    return pd_store_fail(pd, pd->store->ops->group_list(pd->store, 0, out));
 }
 
 pgpdesk_status_t
@@ -135,7 +127,7 @@ pgpdesk_group_get(pgpdesk_t *pd, int64_t id, pgpdesk_group_t **out)
         }
     }
     pgpdesk_group_list_destroy(list);
-    return store_result(pd, st);
+    return pd_store_fail(pd, st);
 }
 
 static void

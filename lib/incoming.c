@@ -184,23 +184,6 @@ first_part_bytes(const uint8_t *body, size_t size, const char *boundary, const u
     return false;
 }
 
-/* data with every line ending made CRLF. out: malloc'd; caller frees. */
-static uint8_t *
-to_crlf(const uint8_t *data, size_t size, size_t *out_size)
-{
-    uint8_t *out = malloc(size * 2 + 1);
-    size_t n = 0;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < size; i++) {
-        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-            out[n++] = '\r';
-        out[n++] = data[i];
-    }
-    *out_size = n;
-    return out;
-}
-
 /* ---------------------------------------------------------------- GMime access */
 
 static bool
@@ -373,7 +356,8 @@ process_signed(analysis_ctx_t *ctx, GMimeObject *entity, const uint8_t *data, si
     }
     GByteArray *signature = part_content(sig_part);
     size_t canonical_size = 0;
-    uint8_t *canonical = to_crlf(signed_part, signed_size, &canonical_size);
+    uint8_t *canonical = NULL;
+    pd_crlf_canonical(signed_part, signed_size, &canonical, &canonical_size);
     openpgp_verify_result_t result = {0};
     if (signature && canonical &&
         openpgp_verify_detached(ctx->ring, canonical, canonical_size, signature->data,
@@ -744,8 +728,6 @@ replace(char **field, const char *value)
     *field = strdup(value);
 }
 
-static const char *const protected_names[] = {"Subject", "From", "To", "Cc", "Date",
-                                              "Message-ID", "Reply-To"};
 
 /* RFC 9788: headers inside an authenticated payload replace the outer ones. */
 static void
@@ -789,9 +771,9 @@ is_content_header(const uint8_t *line, size_t len)
 static bool
 is_protected(const uint8_t *line, size_t len, GMimeObject *protected_src)
 {
-    for (size_t i = 0; protected_src && i < sizeof protected_names / sizeof *protected_names; i++)
-        if (header_named(line, len, protected_names[i]) &&
-            g_mime_object_get_header(protected_src, protected_names[i]))
+    for (size_t i = 0; protected_src && i < PD_PROTECTED_HEADER_COUNT; i++)
+        if (header_named(line, len, pd_protected_headers[i]) &&
+            g_mime_object_get_header(protected_src, pd_protected_headers[i]))
             return true;
     return false;
 }

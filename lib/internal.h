@@ -81,6 +81,10 @@ void incoming_analysis_clear(incoming_analysis_t *analysis);
 pgpdesk_status_t pd_fail(pgpdesk_t *pd, pgpdesk_status_t status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Records a store call's failure on the handle (with the database's own words for
+ * DATABASE_ERROR) and returns it; SUCCESS passes through. */
+pgpdesk_status_t pd_store_fail(pgpdesk_t *pd, pgpdesk_status_t st);
+
 /* Normalizes a fingerprint (any case, spaces or colons allowed) to 40 upper-case hex digits.
  * Returns false if it is not one. */
 bool pd_normalize_fingerprint(const char *in, char out[PGPDESK_FINGERPRINT_SIZE]);
@@ -101,6 +105,15 @@ bool pd_valid_domain(const char *s);
 /* Appends a string copy to a growable array of strings. */
 bool pd_strv_push(char ***v, size_t *n, const char *s);
 void pd_strv_free(char **v, size_t n);
+
+/* Copies in with every line break made CRLF: a bare LF gains its CR (RFC 3156 canonical
+ * form). out: malloc'd, NUL-terminated (not counted in out_size); caller frees. */
+pgpdesk_status_t pd_crlf_canonical(const uint8_t *in, size_t size, uint8_t **out,
+                                   size_t *out_size);
+
+/* The headers an RFC 9788 cryptographic payload carries. */
+#define PD_PROTECTED_HEADER_COUNT 7
+extern const char *const pd_protected_headers[PD_PROTECTED_HEADER_COUNT];
 
 int64_t pd_now(void);
 

@@ -53,15 +53,6 @@ load_record(pgpdesk_t *pd, const store_key_record_t *rec, bool public_only,
     return st;
 }
 
-/* Records a store failure on the handle, with the database's words for DATABASE_ERROR. */
-static pgpdesk_status_t
-store_status(pgpdesk_t *pd, pgpdesk_status_t st)
-{
-    if (st == PGPDESK_STATUS_DATABASE_ERROR)
-        return pd_fail(pd, st, "%s", pd->store->errmsg);
-    return st ? pd_fail(pd, st, NULL) : st;
-}
-
 /* ---------------------------------------------------------------- the handle's keyring */
 
 /* Keys loaded into the handle's keyring, so each is parsed (and unlocked) once. */
@@ -177,7 +168,7 @@ keystore_ring(pgpdesk_t *pd, openpgp_keyring_t **out)
     if (st == PGPDESK_STATUS_KEY_NOT_FOUND && (generation = strdup("")))
         st = PGPDESK_STATUS_SUCCESS;
     if (st)
-        return store_status(pd, st);
+        return pd_store_fail(pd, st);
     if (pd->keys && strcmp(pd->keys->generation, generation) == 0) {
         free(generation);
         *out = pd->keys->ring;
@@ -207,7 +198,7 @@ keystore_ring_load(pgpdesk_t *pd, openpgp_keyring_t *ring, const char *fpr, bool
     store_key_record_t rec;
     pgpdesk_status_t st = pd->store->ops->key_get(pd->store, fpr, &rec);
     if (st)
-        return store_status(pd, st);
+        return pd_store_fail(pd, st);
     st = load_for_use(pd, &rec, secret);
     store_key_record_clear(&rec);
     return st ? pd_fail(pd, st, NULL) : st;
@@ -574,7 +565,7 @@ normalize_or_fail(pgpdesk_t *pd, const char *ref, char fpr[PGPDESK_FINGERPRINT_S
     if (digits == 0 || digits > 18 || ref[digits])
         return pd_fail(pd, PGPDESK_STATUS_KEY_NOT_FOUND, NULL);
     pgpdesk_status_t st = pd->store->ops->key_fingerprint(pd->store, strtoll(ref, NULL, 10), fpr);
-    return st ? store_status(pd, st) : st;
+    return st ? pd_store_fail(pd, st) : st;
 }
 
 pgpdesk_status_t
@@ -584,7 +575,7 @@ pgpdesk_keystore_get(pgpdesk_t *pd, const char *fingerprint, pgpdesk_key_t **out
     store_key_record_t rec;
     pgpdesk_status_t st = normalize_or_fail(pd, fingerprint, fpr);
     if (!st)
-        st = store_status(pd, pd->store->ops->key_get(pd->store, fpr, &rec));
+        st = pd_store_fail(pd, pd->store->ops->key_get(pd->store, fpr, &rec));
     if (st)
         return st;
     if (!(*out = take_key(&rec)))
@@ -600,7 +591,7 @@ list_records(pgpdesk_t *pd, const char *email, store_key_record_t **recs, size_t
         return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
     pgpdesk_status_t st = pd->store->ops->key_list(pd->store, lower, recs, count);
     free(lower);
-    return store_status(pd, st);
+    return pd_store_fail(pd, st);
 }
 
 pgpdesk_status_t
@@ -715,7 +706,7 @@ pgpdesk_keystore_export(pgpdesk_t *pd, const char *fingerprint, bool secret, cha
     size_t out_size = 0;
     pgpdesk_status_t st = normalize_or_fail(pd, fingerprint, fpr);
     if (!st)
-        st = store_status(pd, pd->store->ops->key_get(pd->store, fpr, &rec));
+        st = pd_store_fail(pd, pd->store->ops->key_get(pd->store, fpr, &rec));
     if (!st && secret && !rec.secret_sealed)
         st = PGPDESK_STATUS_NOT_PRIVATE_KEY;
     if (!st)
@@ -751,7 +742,7 @@ pgpdesk_keystore_delete(pgpdesk_t *pd, const char *fingerprint)
     char fpr[PGPDESK_FINGERPRINT_SIZE];
     pgpdesk_status_t st = normalize_or_fail(pd, fingerprint, fpr);
     if (!st)
-        st = store_status(pd, pd->store->ops->key_delete(pd->store, fpr));
+        st = pd_store_fail(pd, pd->store->ops->key_delete(pd->store, fpr));
     if (!st)
         bump_key_generation(pd);
     return st;

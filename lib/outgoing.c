@@ -27,38 +27,9 @@
 
 static const char obscured_subject[] = "...";
 
-/* The headers an RFC 9788 cryptographic payload carries. */
-static const char *const protected_names[] = {"Subject", "From", "To", "Cc", "Date",
-                                              "Message-ID", "Reply-To"};
-#define PROTECTED_COUNT (sizeof protected_names / sizeof protected_names[0])
-
 typedef char fingerprint_t[PGPDESK_FINGERPRINT_SIZE];
 
 /* ---------------------------------------------------------------- bytes */
-
-/* Copies in with every line break made CRLF: a bare LF gains its CR, as RFC 3156 §5 asks of
- * signed data. out: malloc'd, NUL-terminated (not counted in out_size); caller frees. */
-static pgpdesk_status_t
-crlf_canonical(const uint8_t *in, size_t size, uint8_t **out, size_t *out_size)
-{
-    size_t bare = 0;
-    for (size_t i = 0; i < size; i++)
-        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
-            bare++;
-    uint8_t *buf = malloc(size + bare + 1);
-    if (!buf)
-        return PGPDESK_STATUS_OUT_OF_MEMORY;
-    size_t n = 0;
-    for (size_t i = 0; i < size; i++) {
-        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
-            buf[n++] = '\r';
-        buf[n++] = in[i];
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *out_size = n;
-    return PGPDESK_STATUS_SUCCESS;
-}
 
 /* 128 random bits as 32 hex digits. */
 static void
@@ -692,10 +663,10 @@ entity_serialize(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *op
     if (opts->protected_headers) {
         GMimeHeaderList *inner = g_mime_object_get_header_list(entity);
         GMimeHeaderList *outer = g_mime_object_get_header_list(GMIME_OBJECT(d->message));
-        for (size_t i = PROTECTED_COUNT; opts->encrypt && i-- > 0;)
-            add_hp_outer(inner, outer, protected_names[i]);
-        for (size_t i = PROTECTED_COUNT; i-- > 0;)
-            copy_header(inner, outer, protected_names[i]);
+        for (size_t i = PD_PROTECTED_HEADER_COUNT; opts->encrypt && i-- > 0;)
+            add_hp_outer(inner, outer, pd_protected_headers[i]);
+        for (size_t i = PD_PROTECTED_HEADER_COUNT; i-- > 0;)
+            copy_header(inner, outer, pd_protected_headers[i]);
         mark_payload_type(entity, opts->encrypt ? "cipher" : "clear");
     }
     GMimeStream *mem = g_mime_stream_mem_new();
@@ -703,7 +674,7 @@ entity_serialize(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *op
     if (g_mime_object_write_to_stream(entity, format, mem) < 0)
         st = pd_fail(pd, PGPDESK_STATUS_MALFORMED_MESSAGE, "The draft could not be serialized.");
     GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-    if (!st && (st = crlf_canonical(bytes->data, bytes->len, out, out_size)))
+    if (!st && (st = pd_crlf_canonical(bytes->data, bytes->len, out, out_size)))
         pd_fail(pd, st, NULL);
     g_object_unref(mem);
     g_mime_format_options_free(format);
@@ -1095,7 +1066,7 @@ finish_message(const GString *message, bool pgp_mime, pgpdesk_outgoing_copy_t *c
     uint8_t *bytes = NULL;
     if (pgp_mime) {
         pgpdesk_status_t st =
-            crlf_canonical((const uint8_t *) message->str, message->len, &bytes, &copy->size);
+            pd_crlf_canonical((const uint8_t *) message->str, message->len, &bytes, &copy->size);
         copy->message = (char *) bytes;
         return st;
     }

@@ -26,6 +26,14 @@ pd_fail(pgpdesk_t *pd, pgpdesk_status_t status, const char *fmt, ...)
     return status;
 }
 
+pgpdesk_status_t
+pd_store_fail(pgpdesk_t *pd, pgpdesk_status_t st)
+{
+    if (st == PGPDESK_STATUS_DATABASE_ERROR)
+        return pd_fail(pd, st, "%s", pd->store->errmsg);
+    return st ? pd_fail(pd, st, NULL) : st;
+}
+
 bool
 pd_normalize_fingerprint(const char *in, char out[PGPDESK_FINGERPRINT_SIZE])
 {
@@ -133,6 +141,31 @@ pd_strv_free(char **v, size_t n)
         free(v[i]);
     free(v);
 }
+
+pgpdesk_status_t
+pd_crlf_canonical(const uint8_t *in, size_t size, uint8_t **out, size_t *out_size)
+{
+    size_t bare = 0;
+    for (size_t i = 0; i < size; i++)
+        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+            bare++;
+    uint8_t *buf = malloc(size + bare + 1);
+    if (!buf)
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
+    size_t n = 0;
+    for (size_t i = 0; i < size; i++) {
+        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+            buf[n++] = '\r';
+        buf[n++] = in[i];
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *out_size = n;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+const char *const pd_protected_headers[PD_PROTECTED_HEADER_COUNT] = {
+    "Subject", "From", "To", "Cc", "Date", "Message-ID", "Reply-To"};
 
 int64_t
 pd_now(void)
