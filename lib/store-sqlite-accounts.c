@@ -75,6 +75,19 @@ sqlite_group_delete(store_t *store, int64_t id)
     return sqlite3_changes(s->db) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_GROUP_NOT_FOUND;
 }
 
+static bool
+read_group_row(sqlite3_stmt *stmt, void *item, void *ctx)
+{
+    pgpdesk_group_t *g = item;
+    g->id = sqlite3_column_int64(stmt, 0);
+    g->name = column_text(stmt, 1);
+    g->email = column_text(stmt, 2);
+    g->sign_default = column_default(stmt, 3);
+    g->encrypt_default = column_default(stmt, 4);
+    return g->name && pgpdesk_policy_from_string((const char *) sqlite3_column_text(stmt, 5),
+                                                 &g->policy);
+}
+
 pgpdesk_status_t
 sqlite_group_list(store_t *store, int64_t id, pgpdesk_group_list_t **out)
 {
@@ -88,29 +101,12 @@ sqlite_group_list(store_t *store, int64_t id, pgpdesk_group_list_t **out)
     sqlite3_bind_int64(stmt, 1, id);
     sqlite3_bind_int64(stmt, 2, id);
     pgpdesk_group_list_t *list = calloc(1, sizeof *list);
-    int rc = SQLITE_DONE;
-    while (list && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pgpdesk_group_t *grown = realloc(list->groups, (list->count + 1) * sizeof *grown);
-        if (!grown) {
-            st = PGPDESK_STATUS_OUT_OF_MEMORY;
-            break;
-        }
-        list->groups = grown;
-        pgpdesk_group_t *g = &grown[list->count++];
-        g->id = sqlite3_column_int64(stmt, 0);
-        g->name = column_text(stmt, 1);
-        g->email = column_text(stmt, 2);
-        g->sign_default = column_default(stmt, 3);
-        g->encrypt_default = column_default(stmt, 4);
-        g->policy = strcmp((const char *) sqlite3_column_text(stmt, 5), "required") == 0
-                        ? PGPDESK_POLICY_REQUIRED
-                        : PGPDESK_POLICY_OPTIONAL;
+    if (!list) {
+        sqlite3_finalize(stmt);
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
     }
-    if (!list)
-        st = PGPDESK_STATUS_OUT_OF_MEMORY;
-    else if (!st && rc != SQLITE_DONE)
-        st = db_error(s);
-    sqlite3_finalize(stmt);
+    st = collect_rows(s, stmt, sizeof *list->groups, read_group_row, NULL, (void **) &list->groups,
+                      &list->count);
     if (st) {
         pgpdesk_group_list_destroy(list);
         return st;
@@ -224,6 +220,13 @@ sqlite_user_find(store_t *store, const char *login, int64_t id, pgpdesk_user_t *
     return st;
 }
 
+static bool
+read_user_item(sqlite3_stmt *stmt, void *item, void *ctx)
+{
+    read_user_row(stmt, item);
+    return ((pgpdesk_user_t *) item)->login != NULL;
+}
+
 pgpdesk_status_t
 sqlite_user_list(store_t *store, pgpdesk_user_list_t **out)
 {
@@ -234,21 +237,12 @@ sqlite_user_list(store_t *store, pgpdesk_user_list_t **out)
     if (st)
         return st;
     pgpdesk_user_list_t *list = calloc(1, sizeof *list);
-    int rc = SQLITE_DONE;
-    while (list && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pgpdesk_user_t *grown = realloc(list->users, (list->count + 1) * sizeof *grown);
-        if (!grown) {
-            st = PGPDESK_STATUS_OUT_OF_MEMORY;
-            break;
-        }
-        list->users = grown;
-        read_user_row(stmt, &grown[list->count++]);
+    if (!list) {
+        sqlite3_finalize(stmt);
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
     }
-    if (!list)
-        st = PGPDESK_STATUS_OUT_OF_MEMORY;
-    else if (!st && rc != SQLITE_DONE)
-        st = db_error(s);
-    sqlite3_finalize(stmt);
+    st = collect_rows(s, stmt, sizeof *list->users, read_user_item, NULL, (void **) &list->users,
+                      &list->count);
     if (st) {
         pgpdesk_user_list_destroy(list);
         return st;

@@ -107,6 +107,12 @@ sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out)
     return PGPDESK_STATUS_SUCCESS;
 }
 
+static bool
+read_article_item(sqlite3_stmt *stmt, void *item, void *ctx)
+{
+    return read_article_row(stmt, item);
+}
+
 pgpdesk_status_t
 sqlite_article_list(store_t *store, int64_t group_id, size_t limit, size_t offset,
                     pgpdesk_article_list_t **out)
@@ -124,22 +130,12 @@ sqlite_article_list(store_t *store, int64_t group_id, size_t limit, size_t offse
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64) limit);
     sqlite3_bind_int64(stmt, 3, (sqlite3_int64) offset);
     pgpdesk_article_list_t *list = calloc(1, sizeof *list);
-    int rc = SQLITE_DONE;
-    while (list && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pgpdesk_article_t *grown = realloc(list->articles, (list->count + 1) * sizeof *grown);
-        if (!grown) {
-            st = PGPDESK_STATUS_OUT_OF_MEMORY;
-            break;
-        }
-        list->articles = grown;
-        memset(&grown[list->count], 0, sizeof *grown);
-        read_article_row(stmt, &grown[list->count++]);
+    if (!list) {
+        sqlite3_finalize(stmt);
+        return PGPDESK_STATUS_OUT_OF_MEMORY;
     }
-    if (!list)
-        st = PGPDESK_STATUS_OUT_OF_MEMORY;
-    else if (!st && rc != SQLITE_DONE)
-        st = db_error(s);
-    sqlite3_finalize(stmt);
+    st = collect_rows(s, stmt, sizeof *list->articles, read_article_item, NULL, (void **) &list->articles,
+                      &list->count);
     if (st) {
         pgpdesk_article_list_destroy(list);
         return st;
@@ -200,6 +196,21 @@ sqlite_log_purge(store_t *store, int64_t older_than)
     return step_done(s, stmt);
 }
 
+static bool
+read_log_row(sqlite3_stmt *stmt, void *item, void *ctx)
+{
+    pgpdesk_log_entry_t *e = item;
+    e->id = sqlite3_column_int64(stmt, 0);
+    e->created_at = sqlite3_column_int64(stmt, 1);
+    e->direction = column_text(stmt, 2);
+    e->method = column_text(stmt, 3);
+    e->status = column_text(stmt, 4);
+    e->from_to = column_text(stmt, 5);
+    e->message_id = column_text(stmt, 6);
+    e->detail = json_loads((const char *) sqlite3_column_text(stmt, 7), 0, NULL);
+    return e->direction && e->method && e->status && e->from_to;
+}
+
 pgpdesk_status_t
 sqlite_log_list(store_t *store, size_t limit, pgpdesk_log_list_t **out)
 {
@@ -216,27 +227,8 @@ sqlite_log_list(store_t *store, size_t limit, pgpdesk_log_list_t **out)
         sqlite3_finalize(stmt);
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     }
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pgpdesk_log_entry_t *grown = realloc(list->entries, (list->count + 1) * sizeof *grown);
-        if (!grown) {
-            st = PGPDESK_STATUS_OUT_OF_MEMORY;
-            break;
-        }
-        list->entries = grown;
-        pgpdesk_log_entry_t *e = &grown[list->count++];
-        e->id = sqlite3_column_int64(stmt, 0);
-        e->created_at = sqlite3_column_int64(stmt, 1);
-        e->direction = column_text(stmt, 2);
-        e->method = column_text(stmt, 3);
-        e->status = column_text(stmt, 4);
-        e->from_to = column_text(stmt, 5);
-        e->message_id = column_text(stmt, 6);
-        e->detail = json_loads((const char *) sqlite3_column_text(stmt, 7), 0, NULL);
-    }
-    if (!st && rc != SQLITE_DONE)
-        st = db_error(s);
-    sqlite3_finalize(stmt);
+    st = collect_rows(s, stmt, sizeof *list->entries, read_log_row, NULL, (void **) &list->entries,
+                      &list->count);
     if (st) {
         pgpdesk_log_list_destroy(list);
         return st;

@@ -441,37 +441,55 @@ sqlite_key_delete(store_t *store, const char *fpr)
     return sqlite3_changes(s->db) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_KEY_NOT_FOUND;
 }
 
+pgpdesk_status_t
+collect_rows(sqlite_store_t *s, sqlite3_stmt *stmt, size_t item_size, row_reader_t read,
+             void *ctx, void **items, size_t *count)
+{
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    uint8_t *list = NULL;
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        uint8_t *grown = realloc(list, (n + 1) * item_size);
+        if (!grown) {
+            st = PGPDESK_STATUS_OUT_OF_MEMORY;
+            break;
+        }
+        list = grown;
+        memset(list + n * item_size, 0, item_size);
+        /* Counted before it is read, so a half-read item is released with the rest. */
+        if (!read(stmt, list + n++ * item_size, ctx)) {
+            st = PGPDESK_STATUS_OUT_OF_MEMORY;
+            break;
+        }
+    }
+    if (!st && rc != SQLITE_DONE)
+        st = db_error(s);
+    sqlite3_finalize(stmt);
+    *items = list;
+    *count = n;
+    return st;
+}
+
+static bool
+read_key_item(sqlite3_stmt *stmt, void *item, void *material)
+{
+    return read_key_row(stmt, *(bool *) material, item);
+}
+
 /* Steps a prepared key query to its end, collecting the rows; finalizes stmt. */
 static pgpdesk_status_t
 collect_keys(sqlite_store_t *s, sqlite3_stmt *stmt, bool material, store_key_record_t **recs,
              size_t *count)
 {
-    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
-    store_key_record_t *list = NULL;
-    size_t n = 0;
-    int rc;
-    while (!st && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        store_key_record_t *grown = realloc(list, (n + 1) * sizeof *list);
-        if (!grown || !read_key_row(stmt, material, &grown[n])) {
-            list = grown ? grown : list;
-            st = PGPDESK_STATUS_OUT_OF_MEMORY;
-            break;
-        }
-        list = grown;
-        n++;
-    }
-    if (!st && rc != SQLITE_DONE)
-        st = db_error(s);
-    sqlite3_finalize(stmt);
+    pgpdesk_status_t st = collect_rows(s, stmt, sizeof **recs, read_key_item, &material,
+                                       (void **) recs, count);
     if (st) {
-        for (size_t i = 0; i < n; i++)
-            store_key_record_clear(&list[i]);
-        free(list);
-        return st;
+        for (size_t i = 0; i < *count; i++)
+            store_key_record_clear(&(*recs)[i]);
+        free(*recs);
     }
-    *recs = list;
-    *count = n;
-    return PGPDESK_STATUS_SUCCESS;
+    return st;
 }
 
 static pgpdesk_status_t

@@ -23,6 +23,15 @@ char *column_text(sqlite3_stmt *stmt, int i);
 bool column_blob(sqlite3_stmt *stmt, int i, uint8_t **out, size_t *size);
 void bind_text_or_null(sqlite3_stmt *stmt, int i, const char *text);
 
+/* Reads the current row into item (zeroed beforehand); false when out of memory. */
+typedef bool (*row_reader_t)(sqlite3_stmt *stmt, void *item, void *ctx);
+
+/* Steps stmt to its end, reading each row with read (ctx passed along) into a growing array of
+ * item_size-byte items, and finalizes stmt. items, count: what was read, set even on failure so
+ * the caller releases it the way it releases a full list; *items is malloc'd. */
+pgpdesk_status_t collect_rows(sqlite_store_t *s, sqlite3_stmt *stmt, size_t item_size,
+                              row_reader_t read, void *ctx, void **items, size_t *count);
+
 /* store-sqlite-articles.c */
 pgpdesk_status_t sqlite_article_insert(store_t *store, const char *direction, const void *raw,
                                        size_t size, int64_t created_at, int64_t *id);
