@@ -931,11 +931,44 @@ decrypt_failure(rnp_result_t rc, bool overflow, bool session_key, size_t recipie
     return OPENPGP_DECRYPT_MALFORMED;
 }
 
+/* More session-key packets than any real message has: each one we hold a key for costs a
+ * private-key operation, so a message repeating one thousands of times would be a CPU bomb. */
+#define MAX_SESSION_KEYS 64
+
+/* Counts the session-key packets (public-key and password) in front of the encrypted data. */
+static size_t
+count_session_keys(const uint8_t *data, size_t size)
+{
+    rnp_input_t input = NULL;
+    char *dump = NULL;
+    size_t count = 0;
+    if (rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
+        return 0;
+    if (rnp_dump_packets_to_json(input, 0, &dump) == RNP_SUCCESS) {
+        json_t *packets = json_loads(dump, 0, NULL);
+        size_t i;
+        json_t *packet;
+        json_array_foreach (packets, i, packet) {
+            json_int_t tag = json_integer_value(json_object_get(json_object_get(packet, "header"),
+                                                                "tag"));
+            count += tag == 1 || tag == 3;
+        }
+        json_decref(packets);
+    }
+    rnp_buffer_destroy(dump);
+    rnp_input_destroy(input);
+    return count;
+}
+
 pgpdesk_status_t
 openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_t cap,
                openpgp_decrypt_result_t *result)
 {
     memset(result, 0, sizeof *result);
+    if (count_session_keys(data, size) > MAX_SESSION_KEYS) {
+        result->status = OPENPGP_DECRYPT_MALFORMED;
+        return PGPDESK_STATUS_SUCCESS;
+    }
     rnp_input_t input = NULL;
     rnp_output_t output = NULL;
     rnp_op_verify_t op = NULL;
