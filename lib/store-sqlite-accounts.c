@@ -57,7 +57,7 @@ sqlite_group_put(store_t *store, pgpdesk_group_t *g)
         st = is_unique_violation(s) ? PGPDESK_STATUS_GROUP_EXISTS : db_error(s);
     else if (sqlite3_changes(s->db) == 0)
         st = PGPDESK_STATUS_GROUP_NOT_FOUND;
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 
@@ -102,7 +102,7 @@ sqlite_group_list(store_t *store, int64_t id, pgpdesk_group_list_t **out)
     sqlite3_bind_int64(stmt, 2, id);
     pgpdesk_group_list_t *list = calloc(1, sizeof *list);
     if (!list) {
-        sqlite3_finalize(stmt);
+        finish(s, stmt);
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     }
     st = collect_rows(s, stmt, sizeof *list->groups, read_group_row, NULL, (void **) &list->groups,
@@ -153,7 +153,7 @@ sqlite_user_insert(store_t *store, const char *login, const char *password_hash,
         *id = sqlite3_column_int64(stmt, 0);
     else
         st = is_unique_violation(s) ? PGPDESK_STATUS_USER_EXISTS : db_error(s);
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 
@@ -216,7 +216,7 @@ sqlite_user_find(store_t *store, const char *login, int64_t id, pgpdesk_user_t *
     } else {
         st = rc == SQLITE_DONE ? PGPDESK_STATUS_USER_NOT_FOUND : db_error(s);
     }
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 
@@ -238,7 +238,7 @@ sqlite_user_list(store_t *store, pgpdesk_user_list_t **out)
         return st;
     pgpdesk_user_list_t *list = calloc(1, sizeof *list);
     if (!list) {
-        sqlite3_finalize(stmt);
+        finish(s, stmt);
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     }
     st = collect_rows(s, stmt, sizeof *list->users, read_user_item, NULL, (void **) &list->users,
@@ -294,7 +294,7 @@ sqlite_credential_find(store_t *store, const char *kind, const char *secret_hash
     } else {
         st = rc == SQLITE_DONE ? PGPDESK_STATUS_AUTH_FAILED : db_error(s);
     }
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 

@@ -24,7 +24,7 @@ sqlite_article_insert(store_t *store, const char *direction, const void *raw, si
         *id = sqlite3_column_int64(stmt, 0);
     else
         st = db_error(s);
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 
@@ -92,13 +92,13 @@ sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out)
     int rc = sqlite3_step(stmt);
     if (rc != SQLITE_ROW) {
         st = rc == SQLITE_DONE ? PGPDESK_STATUS_ARTICLE_NOT_FOUND : db_error(s);
-        sqlite3_finalize(stmt);
+        finish(s, stmt);
         return st;
     }
     pgpdesk_article_t *a = calloc(1, sizeof *a);
     bool ok = a && read_article_row(stmt, a) && column_blob(stmt, 10, &a->raw, &a->raw_size) &&
               column_blob(stmt, 11, &a->mime, &a->mime_size);
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     if (!ok) {
         pgpdesk_article_destroy(a);
         return PGPDESK_STATUS_OUT_OF_MEMORY;
@@ -131,7 +131,7 @@ sqlite_article_list(store_t *store, int64_t group_id, size_t limit, size_t offse
     sqlite3_bind_int64(stmt, 3, (sqlite3_int64) offset);
     pgpdesk_article_list_t *list = calloc(1, sizeof *list);
     if (!list) {
-        sqlite3_finalize(stmt);
+        finish(s, stmt);
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     }
     st = collect_rows(s, stmt, sizeof *list->articles, read_article_item, NULL, (void **) &list->articles,
@@ -224,7 +224,7 @@ sqlite_log_list(store_t *store, size_t limit, pgpdesk_log_list_t **out)
     sqlite3_bind_int64(stmt, 1, (sqlite3_int64) limit);
     pgpdesk_log_list_t *list = calloc(1, sizeof *list);
     if (!list) {
-        sqlite3_finalize(stmt);
+        finish(s, stmt);
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     }
     st = collect_rows(s, stmt, sizeof *list->entries, read_log_row, NULL, (void **) &list->entries,

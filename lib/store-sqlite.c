@@ -109,17 +109,47 @@ exec_sql(sqlite_store_t *s, const char *sql)
 pgpdesk_status_t
 prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **stmt)
 {
-    return sqlite3_prepare_v2(s->db, sql, -1, stmt, NULL) == SQLITE_OK ? PGPDESK_STATUS_SUCCESS
-                                                                        : db_error(s);
+    cached_statement_t *slot = NULL;
+    for (size_t i = 0; i < s->statement_count && !slot; i++)
+        if (s->statements[i].sql == sql)
+            slot = &s->statements[i];
+    if (slot && !slot->in_use) {
+        slot->in_use = true;
+        *stmt = slot->stmt;
+        return PGPDESK_STATUS_SUCCESS;
+    }
+    /* Parsing SQL costs more than running these statements: keep each one (a statement
+     * already in use, or one past the cache's size, is prepared for this use only). */
+    unsigned flags = slot || s->statement_count == STATEMENT_CACHE_SIZE ? 0
+                                                                        : SQLITE_PREPARE_PERSISTENT;
+    if (sqlite3_prepare_v3(s->db, sql, -1, flags, stmt, NULL) != SQLITE_OK)
+        return db_error(s);
+    if (flags)
+        s->statements[s->statement_count++] = (cached_statement_t){sql, *stmt, true};
+    return PGPDESK_STATUS_SUCCESS;
 }
 
-/* Runs a statement that returns no rows and finalizes it. */
+void
+finish(sqlite_store_t *s, sqlite3_stmt *stmt)
+{
+    for (size_t i = 0; i < s->statement_count; i++) {
+        if (s->statements[i].stmt == stmt) {
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            s->statements[i].in_use = false;
+            return;
+        }
+    }
+    sqlite3_finalize(stmt);
+}
+
+/* Runs a statement that returns no rows and finishes it. */
 pgpdesk_status_t
 step_done(sqlite_store_t *s, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step(stmt);
     pgpdesk_status_t st = rc == SQLITE_DONE ? PGPDESK_STATUS_SUCCESS : db_error(s);
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 
@@ -129,6 +159,8 @@ sqlite_close(store_t *store)
     sqlite_store_t *s = (sqlite_store_t *) store;
     if (!s)
         return;
+    for (size_t i = 0; i < s->statement_count; i++)
+        sqlite3_finalize(s->statements[i].stmt);
     sqlite3_close_v2(s->db);
     free(s);
 }
@@ -167,7 +199,7 @@ sqlite_meta_get(store_t *store, const char *name, char **value)
     } else {
         st = rc == SQLITE_DONE ? PGPDESK_STATUS_KEY_NOT_FOUND : db_error(s);
     }
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 
@@ -288,7 +320,7 @@ sqlite_key_get(store_t *store, const char *fpr, store_key_record_t *rec)
         st = read_key_row(stmt, true, rec) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
     else
         st = rc == SQLITE_DONE ? PGPDESK_STATUS_KEY_NOT_FOUND : db_error(s);
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 
@@ -325,7 +357,7 @@ put_index(sqlite_store_t *s, int64_t key_id, const char *delete_sql, const char 
             st = db_error(s);
         sqlite3_reset(stmt);
     }
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 
@@ -396,7 +428,7 @@ sqlite_key_put(store_t *store, store_key_record_t *rec)
         k->id = sqlite3_column_int64(stmt, 0);
     else
         st = db_error(s);
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     free(uids_text);
     if (!st)
         st = put_index(s, k->id, "DELETE FROM key_emails WHERE key_id = ?",
@@ -423,7 +455,7 @@ sqlite_key_fingerprint(store_t *store, int64_t id, char fpr[PGPDESK_FINGERPRINT_
         snprintf(fpr, PGPDESK_FINGERPRINT_SIZE, "%s", sqlite3_column_text(stmt, 0));
     else
         st = rc == SQLITE_DONE ? PGPDESK_STATUS_KEY_NOT_FOUND : db_error(s);
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return st;
 }
 
@@ -465,7 +497,7 @@ collect_rows(sqlite_store_t *s, sqlite3_stmt *stmt, size_t item_size, row_reader
     }
     if (!st && rc != SQLITE_DONE)
         st = db_error(s);
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     *items = list;
     *count = n;
     return st;
@@ -565,7 +597,7 @@ schema_version(sqlite_store_t *s)
     if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
         sqlite3_step(stmt) == SQLITE_ROW)
         version = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
+    finish(s, stmt);
     return version;
 }
 
@@ -641,9 +673,12 @@ store_sqlite_open(const char *path, store_t **out, char *errmsg, size_t errmsg_s
         st = db_error(s);
     if (!st) {
         sqlite3_busy_timeout(s->db, 5000);
-        /* secure_delete: a deleted private key does not linger in free pages. */
-        st = exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;"
-                         " PRAGMA secure_delete = ON;");
+        /* secure_delete: a deleted private key does not linger in free pages.
+         * synchronous NORMAL: in WAL mode a commit is atomic and survives a crash of the
+         * process; only a power loss may undo the last commits (SQLite's own advice for WAL),
+         * and an fsync per message would cap throughput at the disk's flush rate. */
+        st = exec_sql(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                         " PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;");
     }
     if (!st)
         st = migrate(s);

@@ -7,16 +7,31 @@
 
 #include <sqlite3.h>
 
+/* A prepared statement kept for reuse, keyed by its SQL text's address (always a literal). */
+typedef struct cached_statement {
+    const char *sql;
+    sqlite3_stmt *stmt;
+    bool in_use;
+} cached_statement_t;
+
+#define STATEMENT_CACHE_SIZE 64
+
 typedef struct sqlite_store {
     store_t base;
     sqlite3 *db;
+    cached_statement_t statements[STATEMENT_CACHE_SIZE];
+    size_t statement_count;
 } sqlite_store_t;
 
 /* Records the database's message in the store and returns DATABASE_ERROR. */
 pgpdesk_status_t db_error(sqlite_store_t *s);
 pgpdesk_status_t exec_sql(sqlite_store_t *s, const char *sql);
+/* A ready statement for sql (a string literal): prepared once per connection and reused.
+ * Give it back with finish(). */
 pgpdesk_status_t prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **stmt);
-/* Runs a statement that returns no rows and finalizes it. */
+/* Resets a statement from prepare() for its next use. */
+void finish(sqlite_store_t *s, sqlite3_stmt *stmt);
+/* Runs a statement that returns no rows and finishes it. */
 pgpdesk_status_t step_done(sqlite_store_t *s, sqlite3_stmt *stmt);
 /* Column copies; caller frees. */
 char *column_text(sqlite3_stmt *stmt, int i);
@@ -27,7 +42,7 @@ void bind_text_or_null(sqlite3_stmt *stmt, int i, const char *text);
 typedef bool (*row_reader_t)(sqlite3_stmt *stmt, void *item, void *ctx);
 
 /* Steps stmt to its end, reading each row with read (ctx passed along) into a growing array of
- * item_size-byte items, and finalizes stmt. items, count: what was read, set even on failure so
+ * item_size-byte items, and finishes stmt. items, count: what was read, set even on failure so
  * the caller releases it the way it releases a full list; *items is malloc'd. */
 pgpdesk_status_t collect_rows(sqlite_store_t *s, sqlite3_stmt *stmt, size_t item_size,
                               row_reader_t read, void *ctx, void **items, size_t *count);
