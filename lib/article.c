@@ -82,21 +82,29 @@ analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analysis_t *a)
     return a->security ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
 }
 
+/* Records what analysis found about article id, its group and its log rows: one transaction,
+ * so a message costs one commit besides the one that stored it raw. */
 static pgpdesk_status_t
-analyze_and_store(pgpdesk_t *pd, int64_t id, const uint8_t *raw, size_t size,
-                  incoming_analysis_t *a)
+record_analysis(pgpdesk_t *pd, int64_t id, const incoming_analysis_t *a)
 {
-    pgpdesk_status_t st = analyze(pd, raw, size, a);
+    store_t *store = pd->store;
+    pgpdesk_status_t st = store->ops->begin(store);
     if (st)
-        return pd_fail(pd, st, NULL);
+        return pd_store_fail(pd, st);
     article_fields_t fields = {
         .mime = a->mime, .mime_size = a->mime_size, .from = a->from, .to = a->to, .cc = a->cc,
         .subject = a->subject, .message_id = a->message_id, .security = a->security};
     st = article_store_fields(pd, id, &fields);
     int64_t group_id = st ? 0 : group_for_recipients(pd, a->to, a->cc);
-    if (group_id)
-        pd->store->ops->article_set_group(pd->store, id, group_id);
-    return st;
+    if (!st && group_id)
+        st = store->ops->article_set_group(store, id, group_id);
+    if (!st)
+        log_incoming(pd, a);
+    if (!st)
+        st = store->ops->commit(store);
+    if (st)
+        store->ops->rollback(store);
+    return pd_store_fail(pd, st);
 }
 
 pgpdesk_status_t
@@ -108,9 +116,11 @@ pgpdesk_incoming_process(pgpdesk_t *pd, const void *raw, size_t size, pgpdesk_ar
     if (st)
         return st;
     incoming_analysis_t analysis = {0};
-    st = analyze_and_store(pd, id, raw, size, &analysis);
-    if (!st)
-        log_incoming(pd, &analysis);
+    st = analyze(pd, raw, size, &analysis);
+    if (st)
+        pd_fail(pd, st, NULL);
+    else
+        st = record_analysis(pd, id, &analysis);
     incoming_analysis_clear(&analysis);
     if (st)
         return st;
@@ -154,14 +164,8 @@ pgpdesk_article_retry(pgpdesk_t *pd, int64_t id, bool *improved, pgpdesk_article
     incoming_analysis_t a = {0};
     st = analyze(pd, article->raw, article->raw_size, &a);
     bool better = !st && is_improvement(article->security, a.security);
-    if (better) {
-        article_fields_t fields = {
-            .mime = a.mime, .mime_size = a.mime_size, .from = a.from, .to = a.to, .cc = a.cc,
-            .subject = a.subject, .message_id = a.message_id, .security = a.security};
-        st = article_store_fields(pd, id, &fields);
-        if (!st)
-            log_incoming(pd, &a);
-    }
+    if (better)
+        st = record_analysis(pd, id, &a);
     incoming_analysis_clear(&a);
     pgpdesk_article_destroy(article);
     if (st)
