@@ -1208,7 +1208,7 @@ log_copy(run_t *r, const pgpdesk_outgoing_copy_t *copy, const fingerprint_t *fpr
     free(to);
 }
 
-/* Stores every copy as an outgoing article, all or none, then logs each. */
+/* Stores every copy as an outgoing article and logs each, all or none. */
 static pgpdesk_status_t
 store_copies(run_t *r)
 {
@@ -1235,14 +1235,7 @@ store_copies(run_t *r)
         if (!st)
             st = article_store_fields(pd, copy->article_id, &fields);
     }
-    if (began && !st)
-        st = store->ops->commit(store);
-    if (began && st)
-        store->ops->rollback(store);
-    if (st == PGPDESK_STATUS_DATABASE_ERROR)
-        pd_fail(pd, st, "%s", store->errmsg);
-    else if (st)
-        pd_fail(pd, st, NULL);
+    /* The log rows go in the same transaction: one commit per message. */
     for (size_t i = 0; !st && i < r->result->count; i++) {
         char **addrs = NULL;
         size_t n = 0;
@@ -1250,6 +1243,11 @@ store_copies(run_t *r)
         copy_recipients(d, i, &addrs, &n, &r->keys, &fprs);
         log_copy(r, &r->result->copies[i], fprs);
     }
+    if (began && !st)
+        st = store->ops->commit(store);
+    if (began && st)
+        store->ops->rollback(store);
+    pd_store_fail(pd, st);
     json_decref(security);
     g_free(from);
     g_free(to);
