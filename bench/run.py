@@ -154,6 +154,7 @@ class Bench:
         self.notes = {}     # section -> list of lines
         self.checks = []    # correctness checks passed
         self.started = time.time()
+        self.algos = [a for a in args.algos.split(",") if a]
 
     def cleanup(self):
         for home in self.homes.values():
@@ -214,7 +215,7 @@ class Bench:
         protected export takes seconds per key)."""
         with open(self.passfile, "w") as f:
             f.write(PASSPHRASE)
-        jobs = [(algo, party) for algo in ALGOS for party in PARTIES]
+        jobs = [(algo, party) for algo in self.algos for party in PARTIES]
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
             for (algo, party), fpr in zip(jobs, pool.map(lambda j: self.make_key(*j), jobs)):
                 self.fprs[(party, algo)] = fpr
@@ -332,16 +333,17 @@ class Bench:
     # ------------------------------------------------------------ W1 / W2
 
     def zammad_n(self, algo):
-        """Zammad's way takes seconds per message (two gpg-agents started, keys imported and
+        """Zammad's way takes seconds per message (gpg-agents started, keys imported and
         re-protected by the agent's S2K): fewer runs for RSA keep `make bench` within its
         ten minutes. The n column says how many."""
-        return self.args.zammad_n if algo == "ed25519" else max(3, self.args.zammad_n // 2)
+        return self.args.zammad_n if algo == "ed25519" else self.args.zammad_rsa_n
 
     def w1(self, algo):
         section = f"W1 {ALGO_TITLES[algo]}"
         log(f"{section}: pgpdesk")
+        fsync = self.fsync_probe(50)
         res, _ = self.bench("w1", algo)
-        pd = self.add(section, res[0], label="pgpdesk (end to end)")
+        pd = self.add(section, res[0], label="pgpdesk (end to end)", fsync_ms=fsync[0])
         self.tmpfs_row(section, "w1", algo)
         payload = self.check_w1(algo)
         labels = {"floor": "librnp floor (key unlocked once)",
@@ -384,8 +386,9 @@ class Bench:
     def w2(self, algo):
         section = f"W2 {ALGO_TITLES[algo]}"
         log(f"{section}: pgpdesk")
+        fsync = self.fsync_probe(50)
         res, _ = self.bench("w2", algo)
-        pd = self.add(section, res[0], label="pgpdesk (end to end)")
+        pd = self.add(section, res[0], label="pgpdesk (end to end)", fsync_ms=fsync[0])
         self.tmpfs_row(section, "w2", algo)
         for variant, label in (("w2-floor", "librnp floor (key unlocked once)"),
                                ("w2-floor-locked", "librnp floor, S2K per message")):
@@ -507,6 +510,9 @@ class Bench:
     def w4(self):
         section = "W4 key store"
         log(f"{section}: {self.args.w4_keys} keys")
+        fsync = self.fsync_probe(50)
+        self.note(section, f"Just before W4 ran, one fdatasync on the database's disk took "
+                  f"{fsync[0]:.2f} ms (median of 50).")
         res, _ = self.bench("w4", "ed25519", seconds=self.args.seconds,
                             keys_in_store=self.args.w4_keys, max_ops=self.args.w4_import_max)
         for r in res:
@@ -548,6 +554,9 @@ class Bench:
         with open(os.path.join(self.work, "w4-addresses.txt")) as f:
             addrs = [a.strip() for a in f if a.strip()]
         body = ("Dear customer, thank you for your message. " * 100)[:4096]
+        fsync = self.fsync_probe(50)
+        self.note(section, f"Just before W5 ran, one fdatasync on the database's disk took "
+                  f"{fsync[0]:.2f} ms (median of 50).")
         runs = [("security options", 2, "options", ["-t2", "-c16"]),
                 ("send (sign+encrypt)", 1, "send", ["-t1", "-c2"]),
                 ("send (sign+encrypt)", 2, "send", ["-t2", "-c4"])]
@@ -624,6 +633,30 @@ class Bench:
             if m:
                 out[bits] = (float(m.group(1)) * 1000, float(m.group(2)) * 1000)
         self.openssl = out
+
+    # ------------------------------------------------------------ the disk
+
+    def fsync_probe(self, n=200):
+        """What one durable commit costs on the disk the databases live on: 4 KiB written and
+        fdatasync'd, n times. This machine's disk is a VM's: its sync latency changes from
+        minute to minute (0.1 to 4 ms seen), so the pgpdesk rows get a probe of their own just
+        before they run."""
+        path = os.path.join(self.work, "fsync-probe")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        times = []
+        try:
+            for i in range(n):
+                os.pwrite(fd, b"x" * 4096, (i % 64) * 4096)
+                t0 = time.perf_counter()
+                os.fdatasync(fd)
+                times.append((time.perf_counter() - t0) * 1000)
+        finally:
+            os.close(fd)
+            os.unlink(path)
+        result = (statistics.median(times), percentile(times, 0.99))
+        if n == 200:
+            self.fsync_ms = result
+        return result
 
     # ------------------------------------------------------------ machine
 
@@ -799,8 +832,14 @@ def message_table(bench, section, per_s_target, out):
                    f"{fmt_ms(r['p99_ms'])} | {fmt_rate(rate)} | {fmt_mb(r['peak_rss_kb'])} | "
                    f"{ratio:.2f}× |")
     out.append("")
+    if pd.get("fsync_ms"):
+        out.append(f"Just before the pgpdesk row ran, one fdatasync on the database's disk took "
+                   f"{pd['fsync_ms']:.2f} ms (median of 50); bench/profile.sh counts pgpdesk's "
+                   f"fdatasync calls per message.")
+        out.append("")
     rate = 1000 / pd["median_ms"]
     fr = pd["median_ms"] / floor["median_ms"]
+    tmpfs = next((r for r in rows if r["variant"] == "pgpdesk-tmpfs"), None)
     out.append("Targets:")
     if algo == "ed25519":
         ok = rate >= per_s_target
@@ -808,6 +847,13 @@ def message_table(bench, section, per_s_target, out):
                    verdict(ok, f"by {per_s_target / rate:.1f}×: each message "
                            f"must take {fmt_ms(1000 / per_s_target)}, it takes "
                            f"{fmt_ms(pd['median_ms'])}"))
+        if tmpfs:
+            t_rate = 1000 / tmpfs["median_ms"]
+            t_ok = t_rate >= per_s_target
+            out.append(f"  - without fsync (database on tmpfs): {fmt_rate(t_rate)}/s — " +
+                       ("would meet it" if t_ok else
+                        f"still short by {per_s_target / t_rate:.1f}×") +
+                       f", {tmpfs['median_ms'] / floor['median_ms']:.2f}× the floor")
         limit = TARGET_FLOOR_RATIO_25519
     else:
         limit = TARGET_FLOOR_RATIO_RSA
@@ -895,6 +941,8 @@ def w4_table(bench, out):
                + ", since importing 100,000 keys through the library would take longer than "
                "the bench may; the import rate is then measured through "
                "pgpdesk_keystore_import into the full store.")
+    for line in bench.notes.get(section, []):
+        out.append(f"\n{line}")
     out.append("")
 
 
@@ -932,6 +980,11 @@ def w5_table(bench, out):
     out.append("")
 
 
+def end_load():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def report(bench, machine):
     out = ["# pgpdesk benchmark results", "",
            "Written by `make bench` (bench/run.py); do not edit by hand. Issue 5 describes the "
@@ -940,8 +993,12 @@ def report(bench, machine):
            f"- CPU: {machine['cpu']}, {machine['cores']} cores; memory {machine['memory']}; "
            f"Linux {machine['kernel']}",
            f"- Date: {machine['date']}; pgpdesk {machine['pgpdesk']}",
-           f"- Load average when the run started: {machine['load']} (the machine is shared "
-           f"with other builds and tests; outliers in p99 can come from them)",
+           f"- Load average when the run started: {machine['load']}, when it ended: "
+           f"{end_load()} (the machine may be shared with other builds and tests; outliers in "
+           f"p99 can come from them)",
+           f"- The databases are on the same disk as /tmp; one 4 KiB write + fdatasync there "
+           f"took {bench.fsync_ms[0]:.2f} ms (median), {bench.fsync_ms[1]:.2f} ms (p99) during "
+           f"this run" if getattr(bench, "fsync_ms", None) else "- fdatasync: not measured",
            f"- librnp {machine['librnp']}, GMime {machine['gmime']}, SQLite {machine['sqlite']}; "
            f"{machine['gpg']}; {machine['sq']}; {machine['openssl']}; {machine['wrk']}",
            f"- Keys made by gpg at bench time with a passphrase (S2K: iterated+salted SHA-1, "
@@ -984,12 +1041,14 @@ def main():
     ap.add_argument("--floor-seconds", type=float, default=2.0)
     ap.add_argument("--baseline-n", type=int, default=20,
                     help="processes per GnuPG-warm and sq baseline")
-    ap.add_argument("--zammad-n", type=int, default=10,
-                    help="Zammad's-way runs for Ed25519 (half as many for RSA)")
+    ap.add_argument("--zammad-n", type=int, default=20, help="Zammad's-way runs, Ed25519")
+    ap.add_argument("--zammad-rsa-n", type=int, default=5, help="Zammad's-way runs, RSA")
+    ap.add_argument("--make-keys", metavar="DIR",
+                    help="only make the keys into DIR (for bench/profile.sh) and stop")
     ap.add_argument("--algos", default=",".join(ALGOS))
     ap.add_argument("--w3-sizes", default="10,50")
     ap.add_argument("--w4-keys", type=int, default=100000)
-    ap.add_argument("--w4-import-max", type=int, default=20000)
+    ap.add_argument("--w4-import-max", type=int, default=5000)
     ap.add_argument("--w5-seconds", type=int, default=10)
     ap.add_argument("--only", default="w1,w2,w3,w4,w5")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
@@ -1011,6 +1070,15 @@ def main():
                 raise Failure(f"{binary} is missing: build it with `ninja -C {args.build} "
                               f"bench/pgpdesk-bench bench/bench-exec` (make bench does)")
         log(f"scratch directory {bench.tmp}")
+        if args.make_keys:
+            bench.keys = os.path.abspath(args.make_keys)
+            os.makedirs(bench.keys, mode=0o700, exist_ok=True)
+            bench.passfile = os.path.join(bench.keys, "passphrase")
+            bench.make_keys()
+            bench.cleanup()
+            log(f"keys in {bench.keys}")
+            return 0
+        bench.fsync_probe()
         bench.make_keys()
         if any(a.startswith("rsa") for a in algos):
             bench.openssl_rsa()
