@@ -58,19 +58,39 @@ int cli_write_file(const char *path, const void *data, size_t size, bool secret)
 char *cli_read_passphrase_file(const char *path);
 void cli_free_secret(char *secret);
 
-/* The options the message commands share. accepted names them by letter: i (--input FILE),
- * j (--json), r (--raw), m (--mime), l (--limit N). */
-typedef struct cli_options {
-    const char *input;
-    const char *limit;
-    bool json, raw, mime;
-    const char *operand; /* the one non-option argument, or NULL */
-} cli_options_t;
+/* One option of a command: a flag, or an option with a value (--name VALUE or --name=VALUE).
+ * Exactly one of value and flag is set. An option not given leaves its variable alone, so
+ * that holds the default. */
+typedef struct cli_option {
+    const char *name;   /* the long name, without "--" */
+    const char **value; /* where an option with a value stores it (the last one given wins) */
+    bool *flag;         /* where a flag stores true */
+} cli_option_t;
 
-/* Returns CLI_OK to go on, CLI_USAGE after printing a usage error, or -1 after printing help
- * (the command then exits 0). */
-int cli_parse_options(int argc, char **argv, const char *usage, const char *accepted,
-                      cli_options_t *opts);
+/* What cli_parse() returns after printing help: the command exits 0. */
+#define CLI_HELP (-1)
+
+/* Parses a command's arguments (argv[0] is the command) by options, ended by {NULL} (NULL:
+ * none but --help, which every command knows). operand: where the command's one operand
+ * goes, which is then required (missing: the usage error "missing <operand_name>"); NULL for
+ * a command that takes none. Returns CLI_OK to go on, CLI_USAGE after printing a usage error,
+ * or CLI_HELP after printing usage to stdout. */
+int cli_parse(int argc, char **argv, const char *usage, const cli_option_t *options,
+              const char **operand, const char *operand_name);
+
+/* Evaluates parse, a call of cli_parse() (or of a wrapper of it), and returns from the calling
+ * command unless it is to go on. */
+#define CLI_PARSE_OR_RETURN(parse)                                                          \
+    do {                                                                                    \
+        int parsed_ = (parse);                                                              \
+        if (parsed_ != CLI_OK)                                                              \
+            return parsed_ == CLI_HELP ? CLI_OK : parsed_;                                  \
+    } while (0)
+
+/* Runs the subcommand named by argv[1] (one of count), giving it argv[1..]. A missing or
+ * unknown subcommand is a usage error; --help and help print usage. */
+int cli_dispatch(cli_t *cli, int argc, char **argv, const char *usage,
+                 const cli_command_t *subcommands, size_t count);
 
 /* Parses a positive decimal id; prints a usage error and returns CLI_USAGE otherwise. */
 int cli_parse_id(const char *usage, const char *text, int64_t *id);

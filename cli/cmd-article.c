@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 static const char usage[] =
     "Usage: pgpdesk article show ID [--json | --raw | --mime]\n"
@@ -14,22 +13,23 @@ static const char usage[] =
     "Example:\n"
     "  pgpdesk article show 12 --json\n";
 
-int
-cli_cmd_article(cli_t *cli, int argc, char **argv)
+static int
+article_show(cli_t *cli, int argc, char **argv)
 {
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0))
-        return cli_help(usage);
-    if (argc < 2 || strcmp(argv[1], "show") != 0)
-        return cli_usage_error(usage, argc < 2 ? "missing subcommand" : "unknown subcommand '%s'",
-                               argv[argc < 2 ? 0 : 1]);
-    cli_options_t opts;
-    int rc = cli_parse_options(argc - 1, argv + 1, usage, "jrm", &opts);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
+    const char *id_text;
+    bool json = false, raw = false, mime = false;
+    const cli_option_t options[] = {
+        {"json", .flag = &json},
+        {"raw", .flag = &raw},
+        {"mime", .flag = &mime},
+        {NULL},
+    };
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, usage, options, &id_text, "argument"));
     int64_t id = 0;
-    if ((rc = cli_parse_id(usage, opts.operand, &id)))
+    int rc;
+    if ((rc = cli_parse_id(usage, id_text, &id)))
         return rc;
-    if (opts.json + opts.raw + opts.mime > 1)
+    if (json + raw + mime > 1)
         return cli_usage_error(usage, "--json, --raw and --mime exclude each other");
     if ((rc = cli_open(cli)))
         return rc;
@@ -37,14 +37,23 @@ cli_cmd_article(cli_t *cli, int argc, char **argv)
     pgpdesk_status_t st = pgpdesk_article_get(cli->pd, id, &article);
     if (st)
         return cli_fail(cli, st);
-    if (opts.raw)
+    if (raw)
         fwrite(article->raw, 1, article->raw_size, stdout);
-    else if (opts.mime && article->mime)
+    else if (mime && article->mime)
         fwrite(article->mime, 1, article->mime_size, stdout);
-    else if (opts.mime)
+    else if (mime)
         fwrite(article->raw, 1, article->raw_size, stdout);
     else
-        cli_print_article(article, opts.json);
+        cli_print_article(article, json);
     pgpdesk_article_destroy(article);
     return CLI_OK;
+}
+
+static const cli_command_t subcommands[] = {{"show", article_show, NULL}};
+
+int
+cli_cmd_article(cli_t *cli, int argc, char **argv)
+{
+    return cli_dispatch(cli, argc, argv, usage, subcommands,
+                        sizeof subcommands / sizeof subcommands[0]);
 }

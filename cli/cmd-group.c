@@ -2,7 +2,6 @@
  * its sign/encrypt defaults for new drafts and its policy. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,70 +55,28 @@ static const char group_usage[] =
     "'pgpdesk group SUBCOMMAND --help' explains each. Example:\n"
     "  pgpdesk group add Support --email support@example.com\n";
 
-typedef struct group_args {
+/* What add and set take besides their operand: the fields to change and --json. */
+typedef struct group_options {
     const char *name, *email, *sign_default, *encrypt_default, *policy;
     bool json;
-    const char *operand;
-} group_args_t;
+} group_options_t;
 
-enum { OPT_NAME = 0x100, OPT_EMAIL, OPT_SIGN_DEFAULT, OPT_ENCRYPT_DEFAULT, OPT_POLICY, OPT_JSON,
-       OPT_HELP };
-
-/* Parses the options a subcommand accepts (zero-terminated list); the one operand (NAME or ID)
- * is required when operand_required. Returns CLI_OK, CLI_USAGE after a usage error, or -1
- * after printing help. */
+/* Parses the arguments of add or set (with_name: --name too) as cli_parse() does. */
 static int
-parse_args(int argc, char **argv, const char *usage, const int *accepted, bool operand_required,
-           group_args_t *args)
+parse_group_options(int argc, char **argv, const char *usage, bool with_name,
+                    group_options_t *options, const char **operand)
 {
-    static const struct option options[] = {
-        {"name", required_argument, NULL, OPT_NAME},
-        {"email", required_argument, NULL, OPT_EMAIL},
-        {"sign-default", required_argument, NULL, OPT_SIGN_DEFAULT},
-        {"encrypt-default", required_argument, NULL, OPT_ENCRYPT_DEFAULT},
-        {"policy", required_argument, NULL, OPT_POLICY},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
+    const cli_option_t table[] = {
+        {"email", .value = &options->email},
+        {"sign-default", .value = &options->sign_default},
+        {"encrypt-default", .value = &options->encrypt_default},
+        {"policy", .value = &options->policy},
+        {"json", .flag = &options->json},
+        {with_name ? "name" : NULL, .value = &options->name}, /* without: the end */
+        {NULL},
     };
-    memset(args, 0, sizeof *args);
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "-", options, NULL)) != -1) {
-        if (c == OPT_HELP)
-            return cli_help(usage) - 1;
-        if (c == 1) {
-            if (args->operand || !operand_required)
-                return cli_usage_error(usage, "unexpected argument '%s'", optarg);
-            args->operand = optarg;
-            continue;
-        }
-        bool known = false;
-        for (const int *a = accepted; *a; a++)
-            known = known || *a == c;
-        if (!known)
-            return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
-        switch (c) {
-        case OPT_NAME: args->name = optarg; break;
-        case OPT_EMAIL: args->email = optarg; break;
-        case OPT_SIGN_DEFAULT: args->sign_default = optarg; break;
-        case OPT_ENCRYPT_DEFAULT: args->encrypt_default = optarg; break;
-        case OPT_POLICY: args->policy = optarg; break;
-        case OPT_JSON: args->json = true; break;
-        }
-    }
-    if (operand_required && !args->operand)
-        return cli_usage_error(usage, "missing argument");
-    return CLI_OK;
+    return cli_parse(argc, argv, usage, table, operand, "argument");
 }
-
-#define PARSE_OR_RETURN(...)                                                                \
-    do {                                                                                    \
-        int parsed_ = parse_args(__VA_ARGS__);                                              \
-        if (parsed_)                                                                        \
-            return parsed_ < 0 ? CLI_OK : parsed_;                                          \
-    } while (0)
 
 static bool
 parse_default(const char *text, pgpdesk_default_t *value)
@@ -138,17 +95,18 @@ parse_default(const char *text, pgpdesk_default_t *value)
 /* Applies the options given to group; strings stay borrowed from argv. Returns CLI_OK or
  * CLI_USAGE after a usage error. */
 static int
-apply_options(const char *usage, const group_args_t *args, pgpdesk_group_t *group)
+apply_options(const char *usage, const group_options_t *options, pgpdesk_group_t *group)
 {
-    if (args->name)
-        group->name = (char *) args->name;
-    if (args->email)
-        group->email = *args->email ? (char *) args->email : NULL;
-    if (args->sign_default && !parse_default(args->sign_default, &group->sign_default))
+    if (options->name)
+        group->name = (char *) options->name;
+    if (options->email)
+        group->email = *options->email ? (char *) options->email : NULL;
+    if (options->sign_default && !parse_default(options->sign_default, &group->sign_default))
         return cli_usage_error(usage, "--sign-default is on, off or unset");
-    if (args->encrypt_default && !parse_default(args->encrypt_default, &group->encrypt_default))
+    if (options->encrypt_default &&
+        !parse_default(options->encrypt_default, &group->encrypt_default))
         return cli_usage_error(usage, "--encrypt-default is on, off or unset");
-    if (args->policy && !pgpdesk_policy_from_string(args->policy, &group->policy))
+    if (options->policy && !pgpdesk_policy_from_string(options->policy, &group->policy))
         return cli_usage_error(usage, "--policy is optional or required");
     return CLI_OK;
 }
@@ -188,37 +146,36 @@ show_group(cli_t *cli, int64_t id, bool json)
 static int
 group_add(cli_t *cli, int argc, char **argv)
 {
-    group_args_t args;
-    PARSE_OR_RETURN(argc, argv, add_usage,
-                    (const int[]){OPT_EMAIL, OPT_SIGN_DEFAULT, OPT_ENCRYPT_DEFAULT, OPT_POLICY,
-                                  OPT_JSON, 0},
-                    true, &args);
-    pgpdesk_group_t group = {.name = (char *) args.operand,
+    const char *name;
+    group_options_t options = {0};
+    CLI_PARSE_OR_RETURN(parse_group_options(argc, argv, add_usage, false, &options, &name));
+    pgpdesk_group_t group = {.name = (char *) name,
                              .sign_default = PGPDESK_DEFAULT_UNSET,
                              .encrypt_default = PGPDESK_DEFAULT_UNSET,
                              .policy = PGPDESK_POLICY_OPTIONAL};
-    int rc = apply_options(add_usage, &args, &group);
+    int rc = apply_options(add_usage, &options, &group);
     if (rc || (rc = cli_open(cli)))
         return rc;
     int64_t id = 0;
     pgpdesk_status_t st = pgpdesk_group_create(cli->pd, &group, &id);
     if (st)
         return cli_fail(cli, st);
-    return show_group(cli, id, args.json);
+    return show_group(cli, id, options.json);
 }
 
 static int
 group_list(cli_t *cli, int argc, char **argv)
 {
-    group_args_t args;
-    PARSE_OR_RETURN(argc, argv, list_usage, (const int[]){OPT_JSON, 0}, false, &args);
+    bool json = false;
+    const cli_option_t options[] = {{"json", .flag = &json}, {NULL}};
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, list_usage, options, NULL, NULL));
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
     pgpdesk_group_list_t *list = NULL;
     pgpdesk_status_t st = pgpdesk_group_list(cli->pd, &list);
     if (st)
         return cli_fail(cli, st);
-    if (args.json) {
+    if (json) {
         json_t *groups = json_array();
         for (size_t i = 0; i < list->count; i++)
             json_array_append_new(groups, pgpdesk_group_to_json(&list->groups[i]));
@@ -236,13 +193,11 @@ group_list(cli_t *cli, int argc, char **argv)
 static int
 group_set(cli_t *cli, int argc, char **argv)
 {
-    group_args_t args;
-    PARSE_OR_RETURN(argc, argv, set_usage,
-                    (const int[]){OPT_NAME, OPT_EMAIL, OPT_SIGN_DEFAULT, OPT_ENCRYPT_DEFAULT,
-                                  OPT_POLICY, OPT_JSON, 0},
-                    true, &args);
+    const char *id_text;
+    group_options_t options = {0};
+    CLI_PARSE_OR_RETURN(parse_group_options(argc, argv, set_usage, true, &options, &id_text));
     int64_t id;
-    int rc = cli_parse_id(set_usage, args.operand, &id);
+    int rc = cli_parse_id(set_usage, id_text, &id);
     if (rc || (rc = cli_open(cli)))
         return rc;
     pgpdesk_group_t *stored = NULL;
@@ -250,20 +205,20 @@ group_set(cli_t *cli, int argc, char **argv)
     if (st)
         return cli_fail(cli, st);
     pgpdesk_group_t changed = *stored; /* its strings stay owned by stored */
-    rc = apply_options(set_usage, &args, &changed);
+    rc = apply_options(set_usage, &options, &changed);
     if (rc == CLI_OK && (st = pgpdesk_group_update(cli->pd, &changed)))
         rc = cli_fail(cli, st);
     pgpdesk_group_destroy(stored);
-    return rc ? rc : show_group(cli, id, args.json);
+    return rc ? rc : show_group(cli, id, options.json);
 }
 
 static int
 group_delete(cli_t *cli, int argc, char **argv)
 {
-    group_args_t args;
-    PARSE_OR_RETURN(argc, argv, delete_usage, (const int[]){0}, true, &args);
+    const char *id_text;
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, delete_usage, NULL, &id_text, "argument"));
     int64_t id;
-    int rc = cli_parse_id(delete_usage, args.operand, &id);
+    int rc = cli_parse_id(delete_usage, id_text, &id);
     if (rc || (rc = cli_open(cli)))
         return rc;
     pgpdesk_status_t st = pgpdesk_group_delete(cli->pd, id);
@@ -283,12 +238,6 @@ static const cli_command_t subcommands[] = {
 int
 cli_cmd_group(cli_t *cli, int argc, char **argv)
 {
-    if (argc < 2)
-        return cli_usage_error(group_usage, "missing subcommand");
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
-        return cli_help(group_usage);
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (strcmp(subcommands[i].name, argv[1]) == 0)
-            return subcommands[i].run(cli, argc - 1, argv + 1);
-    return cli_usage_error(group_usage, "unknown subcommand '%s'", argv[1]);
+    return cli_dispatch(cli, argc, argv, group_usage, subcommands,
+                        sizeof subcommands / sizeof subcommands[0]);
 }

@@ -2,7 +2,6 @@
  * decrypting it, and print the article's id and security result. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 
 static const char usage[] =
@@ -19,15 +18,14 @@ static const char usage[] =
 int
 cli_cmd_incoming(cli_t *cli, int argc, char **argv)
 {
-    cli_options_t opts;
-    int rc = cli_parse_options(argc, argv, usage, "ij", &opts);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (opts.operand)
-        return cli_usage_error(usage, "unexpected argument '%s'", opts.operand);
+    const char *input = NULL;
+    bool json = false;
+    const cli_option_t options[] = {{"input", .value = &input}, {"json", .flag = &json}, {NULL}};
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, usage, options, NULL, NULL));
     uint8_t *raw = NULL;
     size_t size = 0;
-    if ((rc = cli_read_input(opts.input ? opts.input : "-", SIZE_MAX / 2, &raw, &size)) ||
+    int rc;
+    if ((rc = cli_read_input(input ? input : "-", SIZE_MAX / 2, &raw, &size)) ||
         (rc = cli_open(cli))) {
         free(raw);
         return rc;
@@ -37,7 +35,7 @@ cli_cmd_incoming(cli_t *cli, int argc, char **argv)
     free(raw);
     if (st)
         return cli_fail(cli, st);
-    cli_print_article(article, opts.json);
+    cli_print_article(article, json);
     pgpdesk_article_destroy(article);
     return CLI_OK;
 }

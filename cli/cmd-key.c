@@ -1,9 +1,7 @@
 /* cmd-key.c - `pgpdesk key`: import, list, show, export and delete keys in the key store. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 
 static const char import_usage[] =
@@ -77,80 +75,6 @@ static const char key_usage[] =
 
 static const char unprotected_warning[] = "The private PGP key is not protected by a passphrase.";
 
-/* Option parsing shared by the subcommands: every option of every subcommand is known here,
- * each subcommand says which it accepts. */
-typedef struct key_args {
-    bool paste, json, secret;
-    const char *passphrase_file, *domain_alias, *email, *output;
-    const char *operand;
-} key_args_t;
-
-/* Above every character: getopt_long returns 1 for operands in "-" mode. */
-enum { OPT_PASTE = 256, OPT_JSON, OPT_SECRET, OPT_PASSPHRASE_FILE, OPT_DOMAIN_ALIAS, OPT_EMAIL,
-       OPT_OUTPUT, OPT_HELP };
-
-static bool
-accepts(const int *accepted, int option)
-{
-    for (; *accepted; accepted++)
-        if (*accepted == option)
-            return true;
-    return false;
-}
-
-static int
-parse_args(int argc, char **argv, const char *usage, const int *accepted, bool operand_required,
-           key_args_t *args)
-{
-    static const struct option options[] = {
-        {"paste", no_argument, NULL, OPT_PASTE},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"secret", no_argument, NULL, OPT_SECRET},
-        {"passphrase-file", required_argument, NULL, OPT_PASSPHRASE_FILE},
-        {"domain-alias", required_argument, NULL, OPT_DOMAIN_ALIAS},
-        {"email", required_argument, NULL, OPT_EMAIL},
-        {"output", required_argument, NULL, OPT_OUTPUT},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    memset(args, 0, sizeof *args);
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "-", options, NULL)) != -1) {
-        if (c == OPT_HELP)
-            return cli_help(usage) - 1; /* -1: stop, exit 0 */
-        if (c == 1) {
-            if (args->operand)
-                return cli_usage_error(usage, "unexpected argument '%s'", optarg);
-            args->operand = optarg;
-            continue;
-        }
-        if (c == '?' || c == ':' || !accepts(accepted, c))
-            return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
-        switch (c) {
-        case OPT_PASTE: args->paste = true; break;
-        case OPT_JSON: args->json = true; break;
-        case OPT_SECRET: args->secret = true; break;
-        case OPT_PASSPHRASE_FILE: args->passphrase_file = optarg; break;
-        case OPT_DOMAIN_ALIAS: args->domain_alias = optarg; break;
-        case OPT_EMAIL: args->email = optarg; break;
-        case OPT_OUTPUT: args->output = optarg; break;
-        }
-    }
-    if (operand_required && !args->operand)
-        return cli_usage_error(usage, "missing argument");
-    return CLI_OK;
-}
-
-/* parse_args() returns -1 for --help (exit 0), 2 for a usage error, 0 to go on. */
-#define PARSE_OR_RETURN(...)                                                                \
-    do {                                                                                    \
-        int parsed_ = parse_args(__VA_ARGS__);                                              \
-        if (parsed_)                                                                        \
-            return parsed_ < 0 ? CLI_OK : parsed_;                                          \
-    } while (0)
-
 static void
 print_key_text(const pgpdesk_key_t *k)
 {
@@ -171,16 +95,22 @@ print_key_text(const pgpdesk_key_t *k)
 static int
 key_import(cli_t *cli, int argc, char **argv)
 {
-    key_args_t args;
-    PARSE_OR_RETURN(argc, argv, import_usage,
-                    (const int[]){OPT_PASTE, OPT_JSON, OPT_PASSPHRASE_FILE, OPT_DOMAIN_ALIAS, 0}, true,
-                    &args);
+    const char *file, *passphrase_file = NULL, *domain_alias = NULL;
+    bool paste = false, json = false;
+    const cli_option_t options[] = {
+        {"paste", .flag = &paste},
+        {"passphrase-file", .value = &passphrase_file},
+        {"domain-alias", .value = &domain_alias},
+        {"json", .flag = &json},
+        {NULL},
+    };
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, import_usage, options, &file, "argument"));
     char *passphrase = NULL;
-    if (args.passphrase_file && !(passphrase = cli_read_passphrase_file(args.passphrase_file)))
+    if (passphrase_file && !(passphrase = cli_read_passphrase_file(passphrase_file)))
         return CLI_ERROR;
     uint8_t *data = NULL;
     size_t size = 0;
-    int rc = cli_read_input(args.operand, PGPDESK_KEY_INPUT_MAX + 1, &data, &size);
+    int rc = cli_read_input(file, PGPDESK_KEY_INPUT_MAX + 1, &data, &size);
     if (rc == CLI_OK)
         rc = cli_open(cli);
     if (rc != CLI_OK) {
@@ -189,7 +119,7 @@ key_import(cli_t *cli, int argc, char **argv)
         return rc;
     }
     pgpdesk_import_options_t opts = {
-        .passphrase = passphrase, .domain_alias = args.domain_alias, .armored_only = args.paste};
+        .passphrase = passphrase, .domain_alias = domain_alias, .armored_only = paste};
     pgpdesk_import_report_t *report = NULL;
     pgpdesk_status_t st = pgpdesk_keystore_import(cli->pd, data, size, &opts, &report);
     cli_free_secret(passphrase);
@@ -208,7 +138,7 @@ key_import(cli_t *cli, int argc, char **argv)
         const char *action = item->action == PGPDESK_IMPORT_ADDED ? "added" : "updated";
         if (item->unprotected_secret)
             cli_error("warning: %s: %s", item->fingerprint, unprotected_warning);
-        if (args.json) {
+        if (json) {
             json_t *obj = pgpdesk_key_to_json(item->key);
             json_object_set_new(obj, "action", json_string(action));
             json_object_set_new(obj, "warnings", item->unprotected_secret
@@ -219,7 +149,7 @@ key_import(cli_t *cli, int argc, char **argv)
             printf("%s %s %s\n", action, item->fingerprint, item->key->name);
         }
     }
-    if (args.json && (json_array_size(imported) || !st))
+    if (json && (json_array_size(imported) || !st))
         cli_print_json(imported);
     else
         json_decref(imported);
@@ -232,17 +162,17 @@ key_import(cli_t *cli, int argc, char **argv)
 static int
 key_list(cli_t *cli, int argc, char **argv)
 {
-    key_args_t args;
-    PARSE_OR_RETURN(argc, argv, list_usage, (const int[]){OPT_EMAIL, OPT_JSON, 0}, false, &args);
-    if (args.operand)
-        return cli_usage_error(list_usage, "unexpected argument '%s'", args.operand);
+    const char *email = NULL;
+    bool json = false;
+    const cli_option_t options[] = {{"email", .value = &email}, {"json", .flag = &json}, {NULL}};
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, list_usage, options, NULL, NULL));
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
     pgpdesk_key_list_t *list = NULL;
-    pgpdesk_status_t st = pgpdesk_keystore_list(cli->pd, args.email, &list);
+    pgpdesk_status_t st = pgpdesk_keystore_list(cli->pd, email, &list);
     if (st)
         return cli_fail(cli, st);
-    if (args.json) {
+    if (json) {
         json_t *array = json_array();
         for (size_t i = 0; i < list->count; i++)
             json_array_append_new(array, pgpdesk_key_to_json(&list->keys[i]));
@@ -260,15 +190,17 @@ key_list(cli_t *cli, int argc, char **argv)
 static int
 key_show(cli_t *cli, int argc, char **argv)
 {
-    key_args_t args;
-    PARSE_OR_RETURN(argc, argv, show_usage, (const int[]){OPT_JSON, 0}, true, &args);
+    const char *fingerprint;
+    bool json = false;
+    const cli_option_t options[] = {{"json", .flag = &json}, {NULL}};
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, show_usage, options, &fingerprint, "argument"));
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
     pgpdesk_key_t *key = NULL;
-    pgpdesk_status_t st = pgpdesk_keystore_get(cli->pd, args.operand, &key);
+    pgpdesk_status_t st = pgpdesk_keystore_get(cli->pd, fingerprint, &key);
     if (st)
         return cli_fail(cli, st);
-    if (args.json)
+    if (json)
         cli_print_json(pgpdesk_key_to_json(key));
     else
         print_key_text(key);
@@ -279,33 +211,38 @@ key_show(cli_t *cli, int argc, char **argv)
 static int
 key_export(cli_t *cli, int argc, char **argv)
 {
-    key_args_t args;
-    PARSE_OR_RETURN(argc, argv, export_usage, (const int[]){OPT_SECRET, OPT_OUTPUT, 0}, true, &args);
+    const char *fingerprint, *output = NULL;
+    bool secret = false;
+    const cli_option_t options[] = {
+        {"secret", .flag = &secret},
+        {"output", .value = &output},
+        {NULL},
+    };
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, export_usage, options, &fingerprint, "argument"));
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
     char *armored = NULL;
     size_t size = 0;
-    pgpdesk_status_t st = pgpdesk_keystore_export(cli->pd, args.operand, args.secret, &armored,
-                                                  &size);
+    pgpdesk_status_t st = pgpdesk_keystore_export(cli->pd, fingerprint, secret, &armored, &size);
     if (st)
         return cli_fail(cli, st);
     int rc = CLI_OK;
     struct stat sb;
-    if (!args.output) {
+    if (!output) {
         fwrite(armored, 1, size, stdout);
-    } else if (stat(args.output, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        char *name = pgpdesk_key_export_filename(args.operand, args.secret), *path = NULL;
-        if (!name || asprintf(&path, "%s/%s", args.output, name) < 0)
+    } else if (stat(output, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        char *name = pgpdesk_key_export_filename(fingerprint, secret), *path = NULL;
+        if (!name || asprintf(&path, "%s/%s", output, name) < 0)
             path = NULL;
-        rc = path ? cli_write_file(path, armored, size, args.secret) : cli_error("out of memory");
+        rc = path ? cli_write_file(path, armored, size, secret) : cli_error("out of memory");
         if (rc == CLI_OK)
             fprintf(cli_err, "pgpdesk: wrote %s\n", path);
         free(name);
         free(path);
     } else {
-        rc = cli_write_file(args.output, armored, size, args.secret);
+        rc = cli_write_file(output, armored, size, secret);
     }
-    if (args.secret)
+    if (secret)
         cli_free_secret(armored);
     else
         free(armored);
@@ -315,14 +252,14 @@ key_export(cli_t *cli, int argc, char **argv)
 static int
 key_delete(cli_t *cli, int argc, char **argv)
 {
-    key_args_t args;
-    PARSE_OR_RETURN(argc, argv, delete_usage, (const int[]){0}, true, &args);
+    const char *fingerprint;
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, delete_usage, NULL, &fingerprint, "argument"));
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
-    pgpdesk_status_t st = pgpdesk_keystore_delete(cli->pd, args.operand);
+    pgpdesk_status_t st = pgpdesk_keystore_delete(cli->pd, fingerprint);
     if (st)
         return cli_fail(cli, st);
-    printf("deleted %s\n", args.operand);
+    printf("deleted %s\n", fingerprint);
     return CLI_OK;
 }
 
@@ -334,12 +271,6 @@ static const cli_command_t subcommands[] = {
 int
 cli_cmd_key(cli_t *cli, int argc, char **argv)
 {
-    if (argc < 2)
-        return cli_usage_error(key_usage, "missing subcommand");
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
-        return cli_help(key_usage);
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (strcmp(subcommands[i].name, argv[1]) == 0)
-            return subcommands[i].run(cli, argc - 1, argv + 1);
-    return cli_usage_error(key_usage, "unknown subcommand '%s'", argv[1]);
+    return cli_dispatch(cli, argc, argv, key_usage, subcommands,
+                        sizeof subcommands / sizeof subcommands[0]);
 }

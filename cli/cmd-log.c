@@ -15,14 +15,17 @@ static const char usage[] =
 int
 cli_cmd_log(cli_t *cli, int argc, char **argv)
 {
-    cli_options_t opts;
-    int rc = cli_parse_options(argc, argv, usage, "lj", &opts);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    if (opts.operand)
-        return cli_usage_error(usage, "unexpected argument '%s'", opts.operand);
+    const char *limit_text = NULL;
+    bool json = false;
+    const cli_option_t options[] = {
+        {"limit", .value = &limit_text},
+        {"json", .flag = &json},
+        {NULL},
+    };
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, usage, options, NULL, NULL));
     int64_t limit = 50;
-    if (opts.limit && (rc = cli_parse_id(usage, opts.limit, &limit)))
+    int rc;
+    if (limit_text && (rc = cli_parse_id(usage, limit_text, &limit)))
         return rc;
     if ((rc = cli_open(cli)))
         return rc;
@@ -30,7 +33,7 @@ cli_cmd_log(cli_t *cli, int argc, char **argv)
     pgpdesk_status_t st = pgpdesk_log_list(cli->pd, (size_t) limit, &list);
     if (st)
         return cli_fail(cli, st);
-    json_t *array = opts.json ? json_array() : NULL;
+    json_t *array = json ? json_array() : NULL;
     for (size_t i = 0; i < list->count; i++) {
         const pgpdesk_log_entry_t *e = &list->entries[i];
         if (array) {

@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,54 +37,12 @@ static const char usage[] =
     "Example:\n"
     "  pgpdesk outgoing --sign --encrypt --input draft.eml --output signed-encrypted.eml\n";
 
-typedef struct outgoing_args {
-    pgpdesk_outgoing_options_t options;
-    const char *input, *output, *output_dir;
+/* Where the messages go: --output FILE, --output-dir DIR, or standard output; with --json
+ * nothing is printed but the JSON. */
+typedef struct destination {
+    const char *output, *output_dir;
     bool json;
-} outgoing_args_t;
-
-enum { OPT_SIGN = 0x100, OPT_ENCRYPT, OPT_NO_PROTECTED_HEADERS, OPT_INPUT, OPT_OUTPUT,
-       OPT_OUTPUT_DIR, OPT_JSON, OPT_HELP };
-
-/* Returns CLI_OK to go on, CLI_USAGE after a usage error, -1 after printing help. */
-static int
-parse_args(int argc, char **argv, outgoing_args_t *args)
-{
-    static const struct option options[] = {
-        {"sign", no_argument, NULL, OPT_SIGN},
-        {"encrypt", no_argument, NULL, OPT_ENCRYPT},
-        {"no-protected-headers", no_argument, NULL, OPT_NO_PROTECTED_HEADERS},
-        {"input", required_argument, NULL, OPT_INPUT},
-        {"output", required_argument, NULL, OPT_OUTPUT},
-        {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    memset(args, 0, sizeof *args);
-    args->options.protected_headers = true;
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "-", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_HELP: return cli_help(usage) - 1;
-        case OPT_SIGN: args->options.sign = true; break;
-        case OPT_ENCRYPT: args->options.encrypt = true; break;
-        case OPT_NO_PROTECTED_HEADERS: args->options.protected_headers = false; break;
-        case OPT_INPUT: args->input = optarg; break;
-        case OPT_OUTPUT: args->output = optarg; break;
-        case OPT_OUTPUT_DIR: args->output_dir = optarg; break;
-        case OPT_JSON: args->json = true; break;
-        case 1: return cli_usage_error(usage, "unexpected argument '%s'", optarg);
-        default:
-            return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (args->output && args->output_dir)
-        return cli_usage_error(usage, "--output and --output-dir exclude each other");
-    return CLI_OK;
-}
+} destination_t;
 
 /* Does the draft's header section have a Bcc field holding an address? Such a draft makes a
  * message per Bcc address, which must not be written all to one place. */
@@ -121,11 +78,10 @@ is_directory(const char *path)
 /* Writes each copy where it was asked for; file_names gets the file of each (NULL if none).
  * Returns CLI_ERROR after printing why when a copy could not be written. */
 static int
-write_copies(const outgoing_args_t *args, const pgpdesk_outgoing_result_t *result,
-             char **file_names)
+write_copies(const destination_t *to, const pgpdesk_outgoing_result_t *result, char **file_names)
 {
     /* has_bcc_address() should have caught this; never write several messages to one place. */
-    if (result->count > 1 && !args->output_dir && (args->output || !args->json))
+    if (result->count > 1 && !to->output_dir && (to->output || !to->json))
         return cli_error("the draft made %zu messages (stored as articles %lld to %lld) and "
                          "needs --output-dir DIR", result->count,
                          (long long) result->copies[0].article_id,
@@ -133,19 +89,19 @@ write_copies(const outgoing_args_t *args, const pgpdesk_outgoing_result_t *resul
     for (size_t i = 0; i < result->count; i++) {
         const pgpdesk_outgoing_copy_t *copy = &result->copies[i];
         char *path = NULL;
-        if (args->output_dir && asprintf(&path, "%s/%zu.eml", args->output_dir, i + 1) < 0)
+        if (to->output_dir && asprintf(&path, "%s/%zu.eml", to->output_dir, i + 1) < 0)
             return cli_error("out of memory");
-        if (args->output && !(path = strdup(args->output)))
+        if (to->output && !(path = strdup(to->output)))
             return cli_error("out of memory");
         if (!path) {
-            if (!args->json)
+            if (!to->json)
                 fwrite(copy->message, 1, copy->size, stdout);
             continue;
         }
         file_names[i] = path;
         if (cli_write_file(path, copy->message, copy->size, false) != CLI_OK)
             return CLI_ERROR;
-        if (args->output_dir && !args->json)
+        if (to->output_dir && !to->json)
             fprintf(stderr, "pgpdesk: wrote %s\n", path);
     }
     return CLI_OK;
@@ -171,39 +127,53 @@ print_json(const pgpdesk_outgoing_result_t *result, char **file_names)
 int
 cli_cmd_outgoing(cli_t *cli, int argc, char **argv)
 {
-    outgoing_args_t args;
-    int rc = parse_args(argc, argv, &args);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
+    pgpdesk_outgoing_options_t options = {0};
+    bool no_protected_headers = false;
+    const char *input = NULL;
+    destination_t to = {0};
+    const cli_option_t table[] = {
+        {"sign", .flag = &options.sign},
+        {"encrypt", .flag = &options.encrypt},
+        {"no-protected-headers", .flag = &no_protected_headers},
+        {"input", .value = &input},
+        {"output", .value = &to.output},
+        {"output-dir", .value = &to.output_dir},
+        {"json", .flag = &to.json},
+        {NULL},
+    };
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, usage, table, NULL, NULL));
+    if (to.output && to.output_dir)
+        return cli_usage_error(usage, "--output and --output-dir exclude each other");
+    options.protected_headers = !no_protected_headers;
     /* Checked before the database is opened (and maybe created) for nothing. */
-    if (args.input && access(args.input, R_OK) != 0)
-        return cli_error("%s: %s", args.input, strerror(errno));
-    if (args.output_dir && !is_directory(args.output_dir))
-        return cli_error("%s: not a directory", args.output_dir);
-    if ((rc = cli_open(cli)))
+    if (input && access(input, R_OK) != 0)
+        return cli_error("%s: %s", input, strerror(errno));
+    if (to.output_dir && !is_directory(to.output_dir))
+        return cli_error("%s: not a directory", to.output_dir);
+    int rc = cli_open(cli);
+    if (rc)
         return rc;
     pgpdesk_limits_t limits;
     pgpdesk_get_limits(cli->pd, &limits);
     uint8_t *draft = NULL;
     size_t size = 0;
     /* One byte over the limit is enough for the library to refuse the draft as too large. */
-    if ((rc = cli_read_input(args.input ? args.input : "-", limits.max_message_size, &draft,
-                             &size)))
+    if ((rc = cli_read_input(input ? input : "-", limits.max_message_size, &draft, &size)))
         return rc;
     /* Checked before anything is stored: the copies would have nowhere to go. */
-    if (!args.output_dir && (args.output || !args.json) && has_bcc_address(draft, size)) {
+    if (!to.output_dir && (to.output || !to.json) && has_bcc_address(draft, size)) {
         free(draft);
         return cli_usage_error(usage, "the draft has Bcc addresses, so it makes one message for "
                                       "each of them: give --output-dir DIR");
     }
     pgpdesk_outgoing_result_t *result = NULL;
-    pgpdesk_status_t st = pgpdesk_outgoing_process(cli->pd, draft, size, &args.options, &result);
+    pgpdesk_status_t st = pgpdesk_outgoing_process(cli->pd, draft, size, &options, &result);
     free(draft);
     if (st)
         return cli_fail(cli, st);
     char **file_names = calloc(result->count, sizeof *file_names);
-    rc = file_names ? write_copies(&args, result, file_names) : cli_error("out of memory");
-    if (rc == CLI_OK && args.json)
+    rc = file_names ? write_copies(&to, result, file_names) : cli_error("out of memory");
+    if (rc == CLI_OK && to.json)
         print_json(result, file_names);
     for (size_t i = 0; file_names && i < result->count; i++)
         free(file_names[i]);

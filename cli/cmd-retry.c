@@ -14,19 +14,20 @@ static const char usage[] =
 int
 cli_cmd_retry(cli_t *cli, int argc, char **argv)
 {
-    cli_options_t opts;
-    int rc = cli_parse_options(argc, argv, usage, "j", &opts);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
+    const char *id_text;
+    bool json = false;
+    const cli_option_t options[] = {{"json", .flag = &json}, {NULL}};
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, usage, options, &id_text, "argument"));
     int64_t id = 0;
-    if ((rc = cli_parse_id(usage, opts.operand, &id)) || (rc = cli_open(cli)))
+    int rc;
+    if ((rc = cli_parse_id(usage, id_text, &id)) || (rc = cli_open(cli)))
         return rc;
     bool improved = false;
     pgpdesk_article_t *article = NULL;
     pgpdesk_status_t st = pgpdesk_article_retry(cli->pd, id, &improved, &article);
     if (st)
         return cli_fail(cli, st);
-    if (opts.json) {
+    if (json) {
         json_t *obj = pgpdesk_article_to_json(article);
         json_object_set_new(obj, "improved", json_boolean(improved));
         cli_print_json(obj);

@@ -5,7 +5,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +29,6 @@ static const char usage[] =
     "  pgpdesk --db /var/lib/pgpdesk/pgpdesk.db serve --listen 0.0.0.0:8443 \\\n"
     "      --tls-cert /etc/pgpdesk/cert.pem --tls-key /etc/pgpdesk/key.pem\n";
 
-typedef struct serve_args {
-    char host[256];
-    uint16_t port;
-    unsigned threads;
-    size_t max_body;
-    const char *tls_cert, *tls_key;
-} serve_args_t;
-
-enum { OPT_LISTEN = 0x100, OPT_THREADS, OPT_TLS_CERT, OPT_TLS_KEY, OPT_MAX_BODY, OPT_HELP };
-
 /* A decimal number in [min, max]. */
 static bool
 parse_number(const char *text, unsigned long long min, unsigned long long max,
@@ -54,79 +43,26 @@ parse_number(const char *text, unsigned long long min, unsigned long long max,
     return true;
 }
 
-/* HOST:PORT, with an IPv6 host in brackets. */
+/* HOST:PORT, with an IPv6 host in brackets; host has room for size bytes. */
 static bool
-parse_listen(const char *text, serve_args_t *args)
+parse_listen(const char *text, char *host, size_t size, uint16_t *port)
 {
     const char *colon = strrchr(text, ':');
-    unsigned long long port;
-    if (!colon || !parse_number(colon + 1, 0, 65535, &port))
+    unsigned long long number;
+    if (!colon || !parse_number(colon + 1, 0, 65535, &number))
         return false;
-    const char *host = text;
+    const char *start = text;
     size_t length = (size_t) (colon - text);
-    if (length >= 2 && host[0] == '[' && host[length - 1] == ']') {
-        host++;
+    if (length >= 2 && start[0] == '[' && start[length - 1] == ']') {
+        start++;
         length -= 2;
     }
-    if (length == 0 || length >= sizeof args->host)
+    if (length == 0 || length >= size)
         return false;
-    memcpy(args->host, host, length);
-    args->host[length] = '\0';
-    args->port = (uint16_t) port;
+    memcpy(host, start, length);
+    host[length] = '\0';
+    *port = (uint16_t) number;
     return true;
-}
-
-/* Returns CLI_OK to go on, CLI_USAGE after a usage error, -1 after printing help. */
-static int
-parse_args(int argc, char **argv, serve_args_t *args)
-{
-    static const struct option options[] = {
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
-        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
-        {"max-body", required_argument, NULL, OPT_MAX_BODY},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    long processors = sysconf(_SC_NPROCESSORS_ONLN);
-    memset(args, 0, sizeof *args);
-    strcpy(args->host, "127.0.0.1");
-    args->port = 8080;
-    args->threads = processors > 0 ? (unsigned) processors : 1;
-    args->max_body = PGPDESK_SERVER_MAX_BODY;
-    optind = 0;
-    opterr = 0;
-    int c;
-    unsigned long long n;
-    while ((c = getopt_long(argc, argv, "-", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_HELP:
-            return cli_help(usage) - 1;
-        case OPT_LISTEN:
-            if (!parse_listen(optarg, args))
-                return cli_usage_error(usage, "--listen wants HOST:PORT, not '%s'", optarg);
-            break;
-        case OPT_THREADS:
-            if (!parse_number(optarg, 1, 1024, &n))
-                return cli_usage_error(usage, "--threads wants a number from 1 to 1024");
-            args->threads = (unsigned) n;
-            break;
-        case OPT_MAX_BODY:
-            if (!parse_number(optarg, 1, SIZE_MAX, &n))
-                return cli_usage_error(usage, "--max-body wants a positive number of bytes");
-            args->max_body = (size_t) n;
-            break;
-        case OPT_TLS_CERT: args->tls_cert = optarg; break;
-        case OPT_TLS_KEY: args->tls_key = optarg; break;
-        case 1: return cli_usage_error(usage, "unexpected argument '%s'", optarg);
-        default:
-            return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (!args->tls_cert != !args->tls_key)
-        return cli_usage_error(usage, "--tls-cert and --tls-key go together");
-    return CLI_OK;
 }
 
 /* With no user yet, creates "admin" with a random password and prints it, this once. */
@@ -157,28 +93,10 @@ log_to_stderr(void *context, const char *message)
     fprintf(cli_err, "pgpdesk: %s\n", message);
 }
 
-int
-cli_cmd_serve(cli_t *cli, int argc, char **argv)
+/* Serves as config says until SIGINT or SIGTERM. */
+static int
+run_server(const pgpdesk_server_config_t *config)
 {
-    serve_args_t args;
-    int rc = parse_args(argc, argv, &args);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    uint8_t *cert = NULL, *key = NULL;
-    size_t size;
-    if (args.tls_cert && ((rc = cli_read_input(args.tls_cert, 1024 * 1024, &cert, &size)) ||
-                          (rc = cli_read_input(args.tls_key, 1024 * 1024, &key, &size)))) {
-        free(cert);
-        return rc;
-    }
-    if (!(rc = cli_open(cli)))
-        rc = create_first_admin(cli);
-    if (rc) {
-        free(cert);
-        cli_free_secret((char *) key);
-        return rc;
-    }
-
     /* Blocked before the server's threads start, so that they inherit the mask and the signals
      * reach sigwait() below; SIGPIPE from a client gone away must not end the server. */
     sigset_t stop_signals;
@@ -188,33 +106,78 @@ cli_cmd_serve(cli_t *cli, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    pgpdesk_server_config_t config = {
-        .db_path = cli->db_path,
-        .master_key_path = cli->master_key_path,
-        .host = args.host,
-        .port = args.port,
-        .threads = args.threads,
-        .tls_cert_pem = (const char *) cert,
-        .tls_key_pem = (const char *) key,
-        .max_body = args.max_body,
-        .connection_limit = PGPDESK_SERVER_CONNECTION_LIMIT,
-        .connection_timeout = PGPDESK_SERVER_CONNECTION_TIMEOUT,
-        .log = log_to_stderr,
-    };
     pgpdesk_server_t *server = NULL;
     char *error = NULL;
-    if (!pgpdesk_server_start(&config, &server, &error)) {
+    int rc = CLI_OK;
+    if (!pgpdesk_server_start(config, &server, &error)) {
         rc = cli_error("%s", error ? error : "the server could not start");
     } else {
-        bool ipv6 = strchr(args.host, ':') != NULL;
-        printf("pgpdesk: listening on %s://%s%s%s:%u/\n", cert ? "https" : "http",
-               ipv6 ? "[" : "", args.host, ipv6 ? "]" : "", pgpdesk_server_port(server));
+        bool ipv6 = strchr(config->host, ':') != NULL;
+        printf("pgpdesk: listening on %s://%s%s%s:%u/\n", config->tls_cert_pem ? "https" : "http",
+               ipv6 ? "[" : "", config->host, ipv6 ? "]" : "", pgpdesk_server_port(server));
         fflush(stdout);
         int signal_number = 0;
         sigwait(&stop_signals, &signal_number);
         pgpdesk_server_stop(server);
     }
     free(error);
+    return rc;
+}
+
+int
+cli_cmd_serve(cli_t *cli, int argc, char **argv)
+{
+    const char *address = "127.0.0.1:8080", *threads = NULL, *max_body = NULL;
+    const char *tls_cert = NULL, *tls_key = NULL;
+    const cli_option_t options[] = {
+        {"listen", .value = &address},
+        {"threads", .value = &threads},
+        {"tls-cert", .value = &tls_cert},
+        {"tls-key", .value = &tls_key},
+        {"max-body", .value = &max_body},
+        {NULL},
+    };
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, usage, options, NULL, NULL));
+    char host[256];
+    uint16_t port;
+    long processors = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned long long thread_count = processors > 0 ? (unsigned long long) processors : 1;
+    unsigned long long body_limit = PGPDESK_SERVER_MAX_BODY;
+    if (!parse_listen(address, host, sizeof host, &port))
+        return cli_usage_error(usage, "--listen wants HOST:PORT, not '%s'", address);
+    if (threads && !parse_number(threads, 1, 1024, &thread_count))
+        return cli_usage_error(usage, "--threads wants a number from 1 to 1024");
+    if (max_body && !parse_number(max_body, 1, SIZE_MAX, &body_limit))
+        return cli_usage_error(usage, "--max-body wants a positive number of bytes");
+    if (!tls_cert != !tls_key)
+        return cli_usage_error(usage, "--tls-cert and --tls-key go together");
+
+    uint8_t *cert = NULL, *key = NULL;
+    size_t size;
+    int rc = CLI_OK;
+    if (tls_cert && ((rc = cli_read_input(tls_cert, 1024 * 1024, &cert, &size)) ||
+                     (rc = cli_read_input(tls_key, 1024 * 1024, &key, &size)))) {
+        free(cert);
+        return rc;
+    }
+    if (!(rc = cli_open(cli)))
+        rc = create_first_admin(cli);
+    if (!rc) {
+        pgpdesk_server_config_t config = {
+            .db_path = cli->db_path,
+            .master_key_path = cli->master_key_path,
+            .host = host,
+            .port = port,
+            .threads = (unsigned) thread_count,
+            .tls_cert_pem = (const char *) cert,
+            .tls_key_pem = (const char *) key,
+            .max_body = (size_t) body_limit,
+            .connection_limit = PGPDESK_SERVER_CONNECTION_LIMIT,
+            .connection_timeout = PGPDESK_SERVER_CONNECTION_TIMEOUT,
+            .log = log_to_stderr,
+        };
+        rc = run_server(&config);
+    }
     free(cert);
     cli_free_secret((char *) key);
     return rc;

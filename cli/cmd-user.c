@@ -2,7 +2,6 @@
  * passwords and API tokens. Also the tool's one maker of random passwords. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -87,72 +86,14 @@ cli_random_password(void)
     return password;
 }
 
-typedef struct user_args {
-    const char *role, *password_file;
-    bool json;
-    const char *operand;
-} user_args_t;
-
-enum { OPT_ROLE = 0x100, OPT_PASSWORD_FILE, OPT_JSON, OPT_HELP };
-
-/* Parses the options a subcommand accepts (zero-terminated list); the one operand (LOGIN) is
- * required when operand_required. Returns CLI_OK, CLI_USAGE after a usage error, or -1 after
- * printing help. */
-static int
-parse_args(int argc, char **argv, const char *usage, const int *accepted, bool operand_required,
-           user_args_t *args)
-{
-    static const struct option options[] = {
-        {"role", required_argument, NULL, OPT_ROLE},
-        {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    memset(args, 0, sizeof *args);
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "-", options, NULL)) != -1) {
-        if (c == OPT_HELP)
-            return cli_help(usage) - 1;
-        if (c == 1) {
-            if (args->operand || !operand_required)
-                return cli_usage_error(usage, "unexpected argument '%s'", optarg);
-            args->operand = optarg;
-            continue;
-        }
-        bool known = false;
-        for (const int *a = accepted; *a; a++)
-            known = known || *a == c;
-        if (!known)
-            return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
-        switch (c) {
-        case OPT_ROLE: args->role = optarg; break;
-        case OPT_PASSWORD_FILE: args->password_file = optarg; break;
-        case OPT_JSON: args->json = true; break;
-        }
-    }
-    if (operand_required && !args->operand)
-        return cli_usage_error(usage, "missing LOGIN");
-    return CLI_OK;
-}
-
-#define PARSE_OR_RETURN(...)                                                                \
-    do {                                                                                    \
-        int parsed_ = parse_args(__VA_ARGS__);                                              \
-        if (parsed_)                                                                        \
-            return parsed_ < 0 ? CLI_OK : parsed_;                                          \
-    } while (0)
-
 /* The password from --password-file, or a new random one (printed: *generated is set).
  * Returns NULL after printing an error; the caller frees with cli_free_secret(). */
 static char *
-password_from(const user_args_t *args, bool *generated)
+password_from(const char *password_file, bool *generated)
 {
-    *generated = !args->password_file;
-    if (args->password_file)
-        return cli_read_passphrase_file(args->password_file);
+    *generated = !password_file;
+    if (password_file)
+        return cli_read_passphrase_file(password_file);
     char *password = cli_random_password();
     if (!password)
         cli_error("out of memory");
@@ -168,25 +109,29 @@ role_name(pgpdesk_role_t role)
 static int
 user_add(cli_t *cli, int argc, char **argv)
 {
-    user_args_t args;
-    PARSE_OR_RETURN(argc, argv, add_usage, (const int[]){OPT_ROLE, OPT_PASSWORD_FILE, 0}, true,
-                    &args);
+    const char *login, *role_text = NULL, *password_file = NULL;
+    const cli_option_t options[] = {
+        {"role", .value = &role_text},
+        {"password-file", .value = &password_file},
+        {NULL},
+    };
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, add_usage, options, &login, "LOGIN"));
     pgpdesk_role_t role = PGPDESK_ROLE_AGENT;
-    if (args.role && strcmp(args.role, "admin") == 0)
+    if (role_text && strcmp(role_text, "admin") == 0)
         role = PGPDESK_ROLE_ADMIN;
-    else if (args.role && strcmp(args.role, "agent") != 0)
-        return cli_usage_error(add_usage, "--role is admin or agent, not '%s'", args.role);
+    else if (role_text && strcmp(role_text, "agent") != 0)
+        return cli_usage_error(add_usage, "--role is admin or agent, not '%s'", role_text);
     bool generated;
-    char *password = password_from(&args, &generated);
+    char *password = password_from(password_file, &generated);
     if (!password)
         return CLI_ERROR;
     int rc = cli_open(cli);
     if (rc == CLI_OK) {
-        pgpdesk_status_t st = pgpdesk_user_create(cli->pd, args.operand, password, role, NULL);
+        pgpdesk_status_t st = pgpdesk_user_create(cli->pd, login, password, role, NULL);
         if (st) {
             rc = cli_fail(cli, st);
         } else {
-            printf("added %s (%s)\n", args.operand, role_name(role));
+            printf("added %s (%s)\n", login, role_name(role));
             if (generated)
                 printf("password: %s\n", password);
         }
@@ -198,19 +143,20 @@ user_add(cli_t *cli, int argc, char **argv)
 static int
 user_passwd(cli_t *cli, int argc, char **argv)
 {
-    user_args_t args;
-    PARSE_OR_RETURN(argc, argv, passwd_usage, (const int[]){OPT_PASSWORD_FILE, 0}, true, &args);
+    const char *login, *password_file = NULL;
+    const cli_option_t options[] = {{"password-file", .value = &password_file}, {NULL}};
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, passwd_usage, options, &login, "LOGIN"));
     bool generated;
-    char *password = password_from(&args, &generated);
+    char *password = password_from(password_file, &generated);
     if (!password)
         return CLI_ERROR;
     int rc = cli_open(cli);
     if (rc == CLI_OK) {
-        pgpdesk_status_t st = pgpdesk_user_set_password(cli->pd, args.operand, password);
+        pgpdesk_status_t st = pgpdesk_user_set_password(cli->pd, login, password);
         if (st) {
             rc = cli_fail(cli, st);
         } else {
-            printf("password of %s changed\n", args.operand);
+            printf("password of %s changed\n", login);
             if (generated)
                 printf("password: %s\n", password);
         }
@@ -222,12 +168,12 @@ user_passwd(cli_t *cli, int argc, char **argv)
 static int
 user_token(cli_t *cli, int argc, char **argv)
 {
-    user_args_t args;
-    PARSE_OR_RETURN(argc, argv, token_usage, (const int[]){0}, true, &args);
+    const char *login;
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, token_usage, NULL, &login, "LOGIN"));
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
     char *token = NULL;
-    pgpdesk_status_t st = pgpdesk_token_create(cli->pd, args.operand, &token);
+    pgpdesk_status_t st = pgpdesk_token_create(cli->pd, login, &token);
     if (st)
         return cli_fail(cli, st);
     printf("%s\n", token);
@@ -238,15 +184,16 @@ user_token(cli_t *cli, int argc, char **argv)
 static int
 user_list(cli_t *cli, int argc, char **argv)
 {
-    user_args_t args;
-    PARSE_OR_RETURN(argc, argv, list_usage, (const int[]){OPT_JSON, 0}, false, &args);
+    bool json = false;
+    const cli_option_t options[] = {{"json", .flag = &json}, {NULL}};
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, list_usage, options, NULL, NULL));
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
     pgpdesk_user_list_t *list = NULL;
     pgpdesk_status_t st = pgpdesk_user_list(cli->pd, &list);
     if (st)
         return cli_fail(cli, st);
-    if (args.json) {
+    if (json) {
         json_t *users = json_array();
         for (size_t i = 0; i < list->count; i++)
             json_array_append_new(users, pgpdesk_user_to_json(&list->users[i]));
@@ -268,14 +215,14 @@ user_list(cli_t *cli, int argc, char **argv)
 static int
 user_delete(cli_t *cli, int argc, char **argv)
 {
-    user_args_t args;
-    PARSE_OR_RETURN(argc, argv, delete_usage, (const int[]){0}, true, &args);
+    const char *login;
+    CLI_PARSE_OR_RETURN(cli_parse(argc, argv, delete_usage, NULL, &login, "LOGIN"));
     if (cli_open(cli) != CLI_OK)
         return CLI_ERROR;
-    pgpdesk_status_t st = pgpdesk_user_delete(cli->pd, args.operand);
+    pgpdesk_status_t st = pgpdesk_user_delete(cli->pd, login);
     if (st)
         return cli_fail(cli, st);
-    printf("deleted %s\n", args.operand);
+    printf("deleted %s\n", login);
     return CLI_OK;
 }
 
@@ -287,12 +234,6 @@ static const cli_command_t subcommands[] = {
 int
 cli_cmd_user(cli_t *cli, int argc, char **argv)
 {
-    if (argc < 2)
-        return cli_usage_error(user_usage, "missing subcommand");
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
-        return cli_help(user_usage);
-    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (strcmp(subcommands[i].name, argv[1]) == 0)
-            return subcommands[i].run(cli, argc - 1, argv + 1);
-    return cli_usage_error(user_usage, "unknown subcommand '%s'", argv[1]);
+    return cli_dispatch(cli, argc, argv, user_usage, subcommands,
+                        sizeof subcommands / sizeof subcommands[0]);
 }

@@ -1,4 +1,5 @@
-/* output.c - the tool's one printer (JSON and errors) and its file helpers. */
+/* output.c - the tool's one printer (JSON and errors), its one argument parser and subcommand
+ * dispatcher, and its file helpers. */
 #include "cli.h"
 
 #include <errno.h>
@@ -159,50 +160,72 @@ cli_free_secret(char *secret)
     free(secret);
 }
 
+/* getopt_long() returns an option's index in the table plus this, above every character:
+ * operands come back as 1 in "-" mode, errors as '?'. */
+#define OPTION_INDEX_BASE 256
+
 int
-cli_parse_options(int argc, char **argv, const char *usage, const char *accepted,
-                  cli_options_t *opts)
+cli_parse(int argc, char **argv, const char *usage, const cli_option_t *options,
+          const char **operand, const char *operand_name)
 {
-    static const struct option options[] = {
-        {"input", required_argument, NULL, 'i'}, {"json", no_argument, NULL, 'j'},
-        {"raw", no_argument, NULL, 'r'},         {"mime", no_argument, NULL, 'm'},
-        {"limit", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    memset(opts, 0, sizeof *opts);
+    size_t count = 0;
+    while (options && options[count].name)
+        count++;
+    const int help = OPTION_INDEX_BASE + (int) count;
+    struct option table[count + 2]; /* the options, --help and the end */
+    for (size_t i = 0; i < count; i++)
+        table[i] = (struct option){options[i].name,
+                                   options[i].value ? required_argument : no_argument, NULL,
+                                   OPTION_INDEX_BASE + (int) i};
+    table[count] = (struct option){"help", no_argument, NULL, help};
+    table[count + 1] = (struct option){NULL, 0, NULL, 0};
+    if (operand)
+        *operand = NULL;
     optind = 0;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "-", options, NULL)) != -1) {
-        if (c == 'h') {
+    while ((c = getopt_long(argc, argv, "-", table, NULL)) != -1) {
+        if (c == help) {
             cli_help(usage);
-            return -1;
+            return CLI_HELP;
         }
         if (c == 1) {
-            if (opts->operand)
+            if (!operand || *operand)
                 return cli_usage_error(usage, "unexpected argument '%s'", optarg);
-            opts->operand = optarg;
+            *operand = optarg;
             continue;
         }
-        if (c == '?' || c == ':' || !strchr(accepted, c))
+        if (c < OPTION_INDEX_BASE)
             return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
-        switch (c) {
-        case 'i': opts->input = optarg; break;
-        case 'l': opts->limit = optarg; break;
-        case 'j': opts->json = true; break;
-        case 'r': opts->raw = true; break;
-        case 'm': opts->mime = true; break;
-        }
+        const cli_option_t *option = &options[c - OPTION_INDEX_BASE];
+        if (option->value)
+            *option->value = optarg;
+        else
+            *option->flag = true;
     }
+    if (operand && !*operand)
+        return cli_usage_error(usage, "missing %s", operand_name);
     return CLI_OK;
+}
+
+int
+cli_dispatch(cli_t *cli, int argc, char **argv, const char *usage,
+             const cli_command_t *subcommands, size_t count)
+{
+    if (argc < 2)
+        return cli_usage_error(usage, "missing subcommand");
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)
+        return cli_help(usage);
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(subcommands[i].name, argv[1]) == 0)
+            return subcommands[i].run(cli, argc - 1, argv + 1);
+    return cli_usage_error(usage, "unknown subcommand '%s'", argv[1]);
 }
 
 int
 cli_parse_id(const char *usage, const char *text, int64_t *id)
 {
     char *end = NULL;
-    if (!text)
-        return cli_usage_error(usage, "missing argument");
     errno = 0;
     long long value = strtoll(text, &end, 10);
     if (errno || end == text || *end || value <= 0)
