@@ -13,7 +13,10 @@
 #include "bench.h"
 #include "crypto.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,17 @@ read_or_die(const bench_args_t *args, const char *path, size_t *size)
     if (!data)
         bench_die(args, "cannot read %s", path);
     return data;
+}
+
+static int
+open_or_die(const bench_args_t *args, const char *path, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0)
+        bench_die(args, "cannot open %s", path);
+    *size = (size_t) sb.st_size;
+    return fd;
 }
 
 /* Large messages need larger limits than the defaults (64 MiB of message, 10 s): a 50 MB
@@ -157,7 +171,7 @@ bench_w3_seal(const bench_args_t *args)
 
 typedef struct open_ctx {
     pgpdesk_t *pd;
-    uint8_t *message;
+    int fd;
     size_t size;
 } open_t;
 
@@ -166,7 +180,7 @@ open_op(void *ctx)
 {
     open_t *w = ctx;
     pgpdesk_article_t *article = NULL;
-    if (pgpdesk_incoming_process(w->pd, w->message, w->size, &article)) {
+    if (pgpdesk_incoming_process_file(w->pd, w->fd, &article)) {
         fprintf(stderr, "pgpdesk-bench: w3-open: %s\n", pgpdesk_errmsg(w->pd));
         return false;
     }
@@ -187,7 +201,7 @@ bench_w3_open(const bench_args_t *args)
     open_t w = {.pd = bench_open_party_db(args, "w3-customer", BENCH_PARTY_CUSTOMER)};
     raise_limits(w.pd);
     char *path = w3_file(args, "sealed");
-    w.message = read_or_die(args, path, &w.size);
+    w.fd = open_or_die(args, path, &w.size);
     free(path);
     long rss_before = bench_rss_kb();
     bench_samples_t s;
@@ -195,7 +209,7 @@ bench_w3_open(const bench_args_t *args)
         bench_die(args, "opening failed");
     emit_w3(args, "pgpdesk-open", &s, rss_before, w.size, 0);
     bench_samples_free(&s);
-    free(w.message);
+    close(w.fd);
     pgpdesk_close(w.pd);
     return 0;
 }

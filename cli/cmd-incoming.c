@@ -2,7 +2,11 @@
  * decrypting it, and print the article's id and security result. */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "Usage: pgpdesk incoming [--input FILE] [--json]\n"
@@ -22,17 +26,30 @@ cli_cmd_incoming(cli_t *cli, int argc, char **argv)
     bool json = false;
     const cli_option_t options[] = {{"input", .value = &input}, {"json", .flag = &json}, {NULL}};
     CLI_PARSE_OR_RETURN(cli_parse(argc, argv, usage, options, NULL, NULL));
-    uint8_t *raw = NULL;
-    size_t size = 0;
     int rc;
-    if ((rc = cli_read_input(input ? input : "-", SIZE_MAX / 2, &raw, &size)) ||
-        (rc = cli_open(cli))) {
-        free(raw);
-        return rc;
-    }
     pgpdesk_article_t *article = NULL;
-    pgpdesk_status_t st = pgpdesk_incoming_process(cli->pd, raw, size, &article);
-    free(raw);
+    pgpdesk_status_t st;
+    if (input && strcmp(input, "-") != 0) {
+        /* A file is streamed: a large message is never read whole into memory. */
+        int fd = open(input, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return cli_error("%s: %s", input, strerror(errno));
+        if ((rc = cli_open(cli))) {
+            close(fd);
+            return rc;
+        }
+        st = pgpdesk_incoming_process_file(cli->pd, fd, &article);
+        close(fd);
+    } else {
+        uint8_t *raw = NULL;
+        size_t size = 0;
+        if ((rc = cli_read_input("-", SIZE_MAX / 2, &raw, &size)) || (rc = cli_open(cli))) {
+            free(raw);
+            return rc;
+        }
+        st = pgpdesk_incoming_process(cli->pd, raw, size, &article);
+        free(raw);
+    }
     if (st)
         return cli_fail(cli, st);
     cli_print_article(article, json);

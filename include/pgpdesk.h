@@ -274,6 +274,14 @@ void pgpdesk_article_destroy(pgpdesk_article_t *article);
 pgpdesk_status_t pgpdesk_incoming_process(pgpdesk_t *pd, const void *raw, size_t size,
                                           pgpdesk_article_t **out);
 
+/* Large messages, in constant memory: as pgpdesk_incoming_process(), the message read from
+ * the regular file fd (not closed; its file offset may move). A message over 8 MiB is never held
+ * whole in memory: it is stored as a file beside the database, parsed and decrypted as a
+ * stream, and its view written to a file too; out then comes without raw and mime (NULL:
+ * pgpdesk_article_get() loads them). A smaller one is processed in memory, as
+ * pgpdesk_incoming_process() does. out: caller destroys with pgpdesk_article_destroy(). */
+pgpdesk_status_t pgpdesk_incoming_process_file(pgpdesk_t *pd, int fd, pgpdesk_article_t **out);
+
 /* out: caller destroys with pgpdesk_article_destroy(). ARTICLE_NOT_FOUND if absent. */
 pgpdesk_status_t pgpdesk_article_get(pgpdesk_t *pd, int64_t id, pgpdesk_article_t **out);
 

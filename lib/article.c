@@ -1,18 +1,26 @@
 /* article.c - articles (every message in or out, raw bytes first) and the log of crypto
  * operations ("Recent Logs"), plus the public entry points of incoming processing and retry. */
 #include "internal.h"
+#include "spool.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SECONDS_PER_DAY 86400
 
+static pgpdesk_status_t article_read(pgpdesk_t *pd, int64_t id, bool with_bodies,
+                                     pgpdesk_article_t **out);
+
 pgpdesk_status_t
 article_store_raw(pgpdesk_t *pd, const char *direction, const void *raw, size_t size,
-                  int64_t *id)
+                  const char *raw_file, int64_t *id)
 {
     return pd_store_fail(pd, pd->store->ops->article_insert(pd->store, direction, raw, size,
-                                                            pd_now(), id));
+                                                            raw_file, pd_now(), id));
 }
 
 pgpdesk_status_t
@@ -22,8 +30,8 @@ article_store_fields(pgpdesk_t *pd, int64_t id, const article_fields_t *f)
     if (f->security && !security)
         return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
     pgpdesk_status_t st = pd->store->ops->article_update(pd->store, id, f->mime, f->mime_size,
-                                                         f->from, f->to, f->cc, f->subject,
-                                                         f->message_id, security);
+                                                         f->mime_file, f->from, f->to, f->cc,
+                                                         f->subject, f->message_id, security);
     free(security);
     return pd_store_fail(pd, st);
 }
@@ -68,14 +76,16 @@ log_incoming(pgpdesk_t *pd, const incoming_analysis_t *a)
     }
 }
 
-/* With the integration switched off a message is stored, filed and left alone. */
+/* With the integration switched off a message is stored, filed and left alone. A large
+ * message (fd >= 0) is analyzed from its file. */
 static pgpdesk_status_t
-analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analysis_t *a)
+analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, int fd, incoming_analysis_t *a)
 {
     bool enabled = true;
     pgpdesk_status_t st = pgpdesk_integration_enabled(pd, &enabled);
     if (st || enabled)
-        return st ? st : incoming_analyze(pd, raw, size, a);
+        return st ? st : fd >= 0 ? incoming_analyze_file(pd, fd, size, a)
+                                 : incoming_analyze(pd, raw, size, a);
     a->security = json_pack("{s:s, s:{s:s, s:b}, s:{s:s, s:b}, s:s}", "type", "PGP", "sign",
                             "status", "none", "success", 0, "encryption", "status", "none",
                             "success", 0, "error", "The PGP integration is disabled.");
@@ -92,8 +102,9 @@ record_analysis(pgpdesk_t *pd, int64_t id, const incoming_analysis_t *a)
     if (st)
         return pd_store_fail(pd, st);
     article_fields_t fields = {
-        .mime = a->mime, .mime_size = a->mime_size, .from = a->from, .to = a->to, .cc = a->cc,
-        .subject = a->subject, .message_id = a->message_id, .security = a->security};
+        .mime = a->mime, .mime_size = a->mime_size, .mime_file = a->mime_file, .from = a->from,
+        .to = a->to, .cc = a->cc, .subject = a->subject, .message_id = a->message_id,
+        .security = a->security};
     st = article_store_fields(pd, id, &fields);
     int64_t group_id = st ? 0 : group_for_recipients(pd, a->to, a->cc);
     if (!st && group_id)
@@ -112,11 +123,11 @@ pgpdesk_incoming_process(pgpdesk_t *pd, const void *raw, size_t size, pgpdesk_ar
 {
     int64_t id = 0;
     /* Nothing is ever lost: the raw message is stored before anything else looks at it. */
-    pgpdesk_status_t st = article_store_raw(pd, "in", raw, size, &id);
+    pgpdesk_status_t st = article_store_raw(pd, "in", raw, size, NULL, &id);
     if (st)
         return st;
     incoming_analysis_t analysis = {0};
-    st = analyze(pd, raw, size, &analysis);
+    st = analyze(pd, raw, size, -1, &analysis);
     if (st)
         pd_fail(pd, st, NULL);
     else
@@ -125,6 +136,89 @@ pgpdesk_incoming_process(pgpdesk_t *pd, const void *raw, size_t size, pgpdesk_ar
     if (st)
         return st;
     return pgpdesk_article_get(pd, id, out);
+}
+
+/* Copies size bytes of the file from into the file to, in the kernel where it can. */
+static bool
+copy_file(int from, int to, size_t size)
+{
+    loff_t offset = 0;
+    while ((size_t) offset < size) {
+        ssize_t n = copy_file_range(from, &offset, to, NULL, size - (size_t) offset, 0);
+        if (n > 0)
+            continue;
+        if (n == 0 || (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EINTR))
+            return false;
+        if (errno == EINTR)
+            continue;
+        char buf[65536]; /* a file system copy_file_range cannot serve */
+        ssize_t got = pread(from, buf, sizeof buf, offset);
+        if (got <= 0 || !pd_write_all(to, buf, (size_t) got))
+            return false;
+        offset += got;
+    }
+    return true;
+}
+
+/* The size of the regular file fd, or INVALID_ARGUMENT. */
+static pgpdesk_status_t
+file_size(pgpdesk_t *pd, int fd, size_t *size)
+{
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT,
+                       "The message must be given as a regular file.");
+    *size = (size_t) sb.st_size;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+pgpdesk_status_t
+pgpdesk_incoming_process_file(pgpdesk_t *pd, int fd, pgpdesk_article_t **out)
+{
+    size_t size = 0;
+    pgpdesk_status_t st = pd ? file_size(pd, fd, &size) : PGPDESK_STATUS_INVALID_ARGUMENT;
+    if (st)
+        return st;
+    if (size <= PD_STREAM_THRESHOLD) {
+        uint8_t *raw = malloc(size + 1);
+        if (!raw)
+            return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+        if (pread(fd, raw, size, 0) == (ssize_t) size)
+            st = pgpdesk_incoming_process(pd, raw, size, out);
+        else
+            st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "The message file could not be read.");
+        free(raw);
+        return st;
+    }
+    /* Nothing is ever lost: the raw message goes to a body file and its row first. */
+    char name[PD_BODY_NAME_SIZE];
+    int body = -1;
+    int64_t id = 0;
+    if ((st = body_file_create(pd, &body, name)))
+        return st;
+    if (!copy_file(fd, body, size))
+        st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "The message could not be stored: %s.",
+                     strerror(errno));
+    else
+        st = body_file_keep(pd, body);
+    if (!st)
+        st = article_store_raw(pd, "in", NULL, size, name, &id);
+    if (st) {
+        body_file_discard(pd, -1, name);
+        return st;
+    }
+    incoming_analysis_t analysis = {0};
+    st = analyze(pd, NULL, size, fd, &analysis);
+    if (st)
+        pd_fail(pd, st, NULL);
+    else
+        st = record_analysis(pd, id, &analysis);
+    if (st)
+        body_file_discard(pd, -1, analysis.mime_file);
+    incoming_analysis_clear(&analysis);
+    if (st)
+        return st;
+    return article_read(pd, id, false, out);
 }
 
 static bool
@@ -152,22 +246,42 @@ pgpdesk_status_t
 pgpdesk_article_retry(pgpdesk_t *pd, int64_t id, bool *improved, pgpdesk_article_t **out)
 {
     pgpdesk_article_t *article = NULL;
-    pgpdesk_status_t st = pgpdesk_article_get(pd, id, &article);
+    char *raw_file = NULL, *mime_file = NULL;
+    size_t raw_size = 0;
+    pgpdesk_status_t st = pd_store_fail(pd, pd->store->ops->article_get(pd->store, id, &article,
+                                                                        &raw_file, &mime_file));
     if (st)
         return st;
+    free(mime_file);
+    if (!raw_file) {
+        pgpdesk_article_destroy(article);
+        st = pgpdesk_article_get(pd, id, &article);
+        if (st)
+            return st;
+    }
     if (strcmp(article->direction, "in") != 0) {
+        free(raw_file);
         pgpdesk_article_destroy(article);
         return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT,
                        "Article %lld is outgoing; only incoming articles can be retried.",
                        (long long) id);
     }
     incoming_analysis_t a = {0};
-    st = analyze(pd, article->raw, article->raw_size, &a);
+    int fd = raw_file ? body_file_open(pd, raw_file) : -1;
+    if (raw_file)
+        st = fd < 0 ? PGPDESK_STATUS_IO_ERROR : file_size(pd, fd, &raw_size);
+    if (!st)
+        st = analyze(pd, article->raw, raw_file ? raw_size : article->raw_size, fd, &a);
     bool better = !st && is_improvement(article->security, a.security);
     if (better)
         st = record_analysis(pd, id, &a);
+    if (!better || st)
+        body_file_discard(pd, -1, a.mime_file);
     incoming_analysis_clear(&a);
     pgpdesk_article_destroy(article);
+    if (fd >= 0)
+        close(fd);
+    free(raw_file);
     if (st)
         return pd_fail(pd, st, NULL);
     if (improved)
@@ -175,10 +289,32 @@ pgpdesk_article_retry(pgpdesk_t *pd, int64_t id, bool *improved, pgpdesk_article
     return pgpdesk_article_get(pd, id, out);
 }
 
+/* One article; with_bodies also loads raw and mime from their body files. */
+static pgpdesk_status_t
+article_read(pgpdesk_t *pd, int64_t id, bool with_bodies, pgpdesk_article_t **out)
+{
+    pgpdesk_article_t *a = NULL;
+    char *raw_file = NULL, *mime_file = NULL;
+    pgpdesk_status_t st = pd_store_fail(pd, pd->store->ops->article_get(pd->store, id, &a,
+                                                                        &raw_file, &mime_file));
+    if (!st && with_bodies && raw_file)
+        st = body_file_load(pd, raw_file, &a->raw, &a->raw_size);
+    if (!st && with_bodies && mime_file)
+        st = body_file_load(pd, mime_file, &a->mime, &a->mime_size);
+    free(raw_file);
+    free(mime_file);
+    if (st) {
+        pgpdesk_article_destroy(a);
+        return st;
+    }
+    *out = a;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
 pgpdesk_status_t
 pgpdesk_article_get(pgpdesk_t *pd, int64_t id, pgpdesk_article_t **out)
 {
-    return pd_store_fail(pd, pd->store->ops->article_get(pd->store, id, out));
+    return article_read(pd, id, true, out);
 }
 
 static void

@@ -38,7 +38,9 @@ struct openpgp_keyring {
 /* ---------------------------------------------------------------- owned output buffers */
 
 /* A growable buffer librnp writes into through a callback; a secret buffer is wiped whenever it
- * moves or is freed. Writes past limit fail the librnp operation. */
+ * moves or is freed. Writes past limit fail the librnp operation. With fd >= 0 the bytes go to
+ * that file instead (a stream: constant memory), and releasing the buffer empties the file, so
+ * a failed operation leaves nothing behind there either. */
 typedef struct membuf {
     uint8_t *data;
     size_t size;
@@ -46,16 +48,22 @@ typedef struct membuf {
     size_t limit;
     bool secret;
     bool overflow;
+    int fd;
 } membuf_t;
 
 static void
 membuf_release(membuf_t *buf)
 {
+    if (buf->fd >= 0 && buf->size) {
+        if (ftruncate(buf->fd, 0) == 0)
+            lseek(buf->fd, 0, SEEK_SET);
+    }
     if (buf->secret)
         seal_free(buf->data, buf->cap);
     else
         free(buf->data);
     memset(buf, 0, sizeof *buf);
+    buf->fd = -1;
 }
 
 static bool
@@ -65,6 +73,10 @@ membuf_write(void *app_ctx, const void *data, size_t len)
     if (len > buf->limit - buf->size) {
         buf->overflow = true;
         return false;
+    }
+    if (buf->fd >= 0) {
+        buf->size += len; /* counted first: a partial write is emptied by membuf_release */
+        return pd_write_all(buf->fd, data, len);
     }
     if (buf->size + len + 1 > buf->cap) {
         size_t cap = buf->cap ? buf->cap : 4096;
@@ -80,7 +92,8 @@ membuf_write(void *app_ctx, const void *data, size_t len)
         bool secret = buf->secret;
         size_t size = buf->size, limit = buf->limit;
         membuf_release(buf);
-        *buf = (membuf_t){.data = grown, .size = size, .cap = cap, .limit = limit, .secret = secret};
+        *buf = (membuf_t){.data = grown, .size = size, .cap = cap, .limit = limit, .secret = secret,
+                          .fd = -1};
     }
     memcpy(buf->data + buf->size, data, len);
     buf->size += len;
@@ -88,25 +101,60 @@ membuf_write(void *app_ctx, const void *data, size_t len)
     return true;
 }
 
+/* fd: -1 for memory, else the (empty) file the output is written to. */
 static pgpdesk_status_t
-membuf_output(membuf_t *buf, size_t limit, bool secret, rnp_output_t *out)
+membuf_output(membuf_t *buf, size_t limit, bool secret, int fd, rnp_output_t *out)
 {
-    *buf = (membuf_t){.limit = limit, .secret = secret};
+    *buf = (membuf_t){.limit = limit, .secret = secret, .fd = fd};
     if (rnp_output_to_callback(out, membuf_write, NULL, buf) != RNP_SUCCESS)
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     return PGPDESK_STATUS_SUCCESS;
 }
 
-/* Hands the buffer's bytes to the caller (NUL-terminated) and empties buf. */
+/* Hands the buffer's bytes to the caller (NUL-terminated) and empties buf; for a file, only
+ * the size (the bytes stay in the file). */
 static void
 membuf_take(membuf_t *buf, uint8_t **out, size_t *size)
 {
+    if (buf->fd >= 0) {
+        *size = buf->size;
+        buf->size = 0; /* kept: release must not empty the file */
+        membuf_release(buf);
+        return;
+    }
     if (!buf->data)
         membuf_write(buf, "", 0);
     *out = buf->data;
     *size = buf->size;
     buf->data = NULL;
     membuf_release(buf);
+}
+
+/* Where an operation reads from: bytes in memory, or a reader (a stream). */
+typedef struct source {
+    const uint8_t *data;
+    size_t size;
+    openpgp_reader_t *reader;
+} source_t;
+
+static bool
+reader_read(void *app_ctx, void *buf, size_t len, size_t *read)
+{
+    openpgp_reader_t *reader = app_ctx;
+    ptrdiff_t n = reader->read(reader->ctx, buf, len);
+    if (n < 0)
+        return false;
+    *read = (size_t) n;
+    return true;
+}
+
+static pgpdesk_status_t
+source_input(const source_t *src, rnp_input_t *input)
+{
+    rnp_result_t rc = src->reader
+                          ? rnp_input_from_callback(input, reader_read, NULL, src->reader)
+                          : rnp_input_from_memory(input, src->data, src->size, false);
+    return rc == RNP_SUCCESS ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
 }
 
 /* ---------------------------------------------------------------- keyrings */
@@ -552,7 +600,7 @@ openpgp_key_export(openpgp_keyring_t *ring, const char *fpr, bool secret, bool a
         return PGPDESK_STATUS_KEY_NOT_FOUND;
     membuf_t buf;
     rnp_output_t output = NULL;
-    pgpdesk_status_t st = membuf_output(&buf, SIZE_MAX / 2, secret, &output);
+    pgpdesk_status_t st = membuf_output(&buf, SIZE_MAX / 2, secret, -1, &output);
     if (st == PGPDESK_STATUS_SUCCESS) {
         uint32_t flags = RNP_KEY_EXPORT_SUBKEYS | (armored ? RNP_KEY_EXPORT_ARMORED : 0) |
                          (secret ? RNP_KEY_EXPORT_SECRET : RNP_KEY_EXPORT_PUBLIC);
@@ -609,9 +657,9 @@ micalg_for(const char *hash)
     return "pgp-sha256";
 }
 
-pgpdesk_status_t
-openpgp_sign_detached(openpgp_keyring_t *ring, const char *signer_fpr, const uint8_t *data,
-                     size_t size, uint8_t **sig, size_t *sig_size, const char **micalg)
+static pgpdesk_status_t
+sign_detached(openpgp_keyring_t *ring, const char *signer_fpr, const source_t *src,
+              uint8_t **sig, size_t *sig_size, const char **micalg)
 {
     rnp_key_handle_t key = signing_key(ring, signer_fpr);
     if (!key)
@@ -621,9 +669,9 @@ openpgp_sign_detached(openpgp_keyring_t *ring, const char *signer_fpr, const uin
     rnp_output_t output = NULL;
     rnp_op_sign_t op = NULL;
     membuf_t buf;
-    pgpdesk_status_t st = membuf_output(&buf, SIZE_MAX / 2, false, &output);
-    if (!st && rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
-        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    pgpdesk_status_t st = membuf_output(&buf, SIZE_MAX / 2, false, -1, &output);
+    if (!st)
+        st = source_input(src, &input);
     if (!st && (rnp_op_sign_detached_create(&op, ring->ffi, input, output) != RNP_SUCCESS ||
                 rnp_op_sign_add_signature(op, key, NULL) != RNP_SUCCESS ||
                 rnp_op_sign_set_hash(op, hash) != RNP_SUCCESS ||
@@ -650,17 +698,35 @@ openpgp_sign_detached(openpgp_keyring_t *ring, const char *signer_fpr, const uin
 }
 
 pgpdesk_status_t
-openpgp_encrypt(openpgp_keyring_t *ring, const char *const *recipient_fprs, size_t recipient_count,
-               const char *signer_fpr, const uint8_t *data, size_t size, uint8_t **out,
-               size_t *out_size)
+openpgp_sign_detached(openpgp_keyring_t *ring, const char *signer_fpr, const uint8_t *data,
+                     size_t size, uint8_t **sig, size_t *sig_size, const char **micalg)
+{
+    source_t src = {.data = data, .size = size};
+    return sign_detached(ring, signer_fpr, &src, sig, sig_size, micalg);
+}
+
+pgpdesk_status_t
+openpgp_sign_detached_stream(openpgp_keyring_t *ring, const char *signer_fpr,
+                            openpgp_reader_t *in, uint8_t **sig, size_t *sig_size,
+                            const char **micalg)
+{
+    source_t src = {.reader = in};
+    return sign_detached(ring, signer_fpr, &src, sig, sig_size, micalg);
+}
+
+/* out_fd: -1 to encrypt into *out, else the empty file the message is written to. */
+static pgpdesk_status_t
+encrypt_to(openpgp_keyring_t *ring, const char *const *recipient_fprs, size_t recipient_count,
+           const char *signer_fpr, const source_t *src, int out_fd, uint8_t **out,
+           size_t *out_size)
 {
     rnp_input_t input = NULL;
     rnp_output_t output = NULL;
     rnp_op_encrypt_t op = NULL;
     membuf_t buf;
-    pgpdesk_status_t st = membuf_output(&buf, SIZE_MAX / 2, false, &output);
-    if (!st && rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
-        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    pgpdesk_status_t st = membuf_output(&buf, SIZE_MAX / 2, false, out_fd, &output);
+    if (!st)
+        st = source_input(src, &input);
     if (!st && rnp_op_encrypt_create(&op, ring->ffi, input, output) != RNP_SUCCESS)
         st = PGPDESK_STATUS_CRYPTO_ERROR;
     for (size_t i = 0; !st && i < recipient_count; i++) {
@@ -700,6 +766,26 @@ openpgp_encrypt(openpgp_keyring_t *ring, const char *const *recipient_fprs, size
     }
     membuf_take(&buf, out, out_size);
     return PGPDESK_STATUS_SUCCESS;
+}
+
+pgpdesk_status_t
+openpgp_encrypt(openpgp_keyring_t *ring, const char *const *recipient_fprs, size_t recipient_count,
+               const char *signer_fpr, const uint8_t *data, size_t size, uint8_t **out,
+               size_t *out_size)
+{
+    source_t src = {.data = data, .size = size};
+    return encrypt_to(ring, recipient_fprs, recipient_count, signer_fpr, &src, -1, out,
+                      out_size);
+}
+
+pgpdesk_status_t
+openpgp_encrypt_stream(openpgp_keyring_t *ring, const char *const *recipient_fprs,
+                      size_t recipient_count, const char *signer_fpr, openpgp_reader_t *in,
+                      int out_fd, size_t *out_size)
+{
+    source_t src = {.reader = in};
+    return encrypt_to(ring, recipient_fprs, recipient_count, signer_fpr, &src, out_fd, NULL,
+                      out_size);
 }
 
 /* ---------------------------------------------------------------- verification */
@@ -826,16 +912,15 @@ openpgp_verify_result_clear(openpgp_verify_result_t *result)
     memset(result, 0, sizeof *result);
 }
 
-pgpdesk_status_t
-openpgp_verify_detached(openpgp_keyring_t *ring, const uint8_t *data, size_t size,
-                       const uint8_t *sig, size_t sig_size, openpgp_verify_result_t *result)
+static pgpdesk_status_t
+verify_detached(openpgp_keyring_t *ring, const source_t *src, const uint8_t *sig,
+                size_t sig_size, openpgp_verify_result_t *result)
 {
     rnp_input_t input = NULL, signature = NULL;
     rnp_op_verify_t op = NULL;
-    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
     memset(result, 0, sizeof *result);
-    if (rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS ||
-        rnp_input_from_memory(&signature, sig, sig_size, false) != RNP_SUCCESS)
+    pgpdesk_status_t st = source_input(src, &input);
+    if (!st && rnp_input_from_memory(&signature, sig, sig_size, false) != RNP_SUCCESS)
         st = PGPDESK_STATUS_OUT_OF_MEMORY;
     if (!st && rnp_op_verify_detached_create(&op, ring->ffi, input, signature) != RNP_SUCCESS)
         st = PGPDESK_STATUS_CRYPTO_ERROR;
@@ -849,6 +934,23 @@ openpgp_verify_detached(openpgp_keyring_t *ring, const uint8_t *data, size_t siz
     rnp_input_destroy(input);
     rnp_input_destroy(signature);
     return st;
+}
+
+pgpdesk_status_t
+openpgp_verify_detached(openpgp_keyring_t *ring, const uint8_t *data, size_t size,
+                       const uint8_t *sig, size_t sig_size, openpgp_verify_result_t *result)
+{
+    source_t src = {.data = data, .size = size};
+    return verify_detached(ring, &src, sig, sig_size, result);
+}
+
+pgpdesk_status_t
+openpgp_verify_detached_stream(openpgp_keyring_t *ring, openpgp_reader_t *data,
+                              const uint8_t *sig, size_t sig_size,
+                              openpgp_verify_result_t *result)
+{
+    source_t src = {.reader = data};
+    return verify_detached(ring, &src, sig, sig_size, result);
 }
 
 /* ---------------------------------------------------------------- decryption */
@@ -937,12 +1039,12 @@ decrypt_failure(rnp_result_t rc, bool overflow, bool session_key, size_t recipie
 
 /* Counts the session-key packets (public-key and password) in front of the encrypted data. */
 static size_t
-count_session_keys(const uint8_t *data, size_t size)
+count_session_keys(const source_t *src)
 {
     rnp_input_t input = NULL;
     char *dump = NULL;
     size_t count = 0;
-    if (rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
+    if (source_input(src, &input))
         return 0;
     if (rnp_dump_packets_to_json(input, 0, &dump) == RNP_SUCCESS) {
         json_t *packets = json_loads(dump, 0, NULL);
@@ -960,12 +1062,16 @@ count_session_keys(const uint8_t *data, size_t size)
     return count;
 }
 
-pgpdesk_status_t
-openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_t cap,
-               openpgp_decrypt_result_t *result)
+/* out_fd: -1 to decrypt into result->plaintext, else the empty file the plaintext goes to. */
+static pgpdesk_status_t
+decrypt_from(openpgp_keyring_t *ring, const source_t *src, size_t cap, int out_fd,
+             openpgp_decrypt_result_t *result)
 {
     memset(result, 0, sizeof *result);
-    if (count_session_keys(data, size) > MAX_SESSION_KEYS) {
+    /* A stream is read twice: counted, then decrypted. */
+    size_t session_keys = count_session_keys(src);
+    if (session_keys > MAX_SESSION_KEYS ||
+        (src->reader && !src->reader->rewind(src->reader->ctx))) {
         result->status = OPENPGP_DECRYPT_MALFORMED;
         return PGPDESK_STATUS_SUCCESS;
     }
@@ -973,9 +1079,9 @@ openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_
     rnp_output_t output = NULL;
     rnp_op_verify_t op = NULL;
     membuf_t buf;
-    pgpdesk_status_t st = membuf_output(&buf, cap, true, &output);
-    if (!st && rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
-        st = PGPDESK_STATUS_OUT_OF_MEMORY;
+    pgpdesk_status_t st = membuf_output(&buf, cap, out_fd < 0, out_fd, &output);
+    if (!st)
+        st = source_input(src, &input);
     if (!st && rnp_op_verify_create(&op, ring->ffi, input, output) != RNP_SUCCESS)
         st = PGPDESK_STATUS_CRYPTO_ERROR;
     if (st) {
@@ -1017,6 +1123,22 @@ openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_
     return st;
 }
 
+pgpdesk_status_t
+openpgp_decrypt(openpgp_keyring_t *ring, const uint8_t *data, size_t size, size_t cap,
+               openpgp_decrypt_result_t *result)
+{
+    source_t src = {.data = data, .size = size};
+    return decrypt_from(ring, &src, cap, -1, result);
+}
+
+pgpdesk_status_t
+openpgp_decrypt_stream(openpgp_keyring_t *ring, openpgp_reader_t *in, size_t cap, int out_fd,
+                      openpgp_decrypt_result_t *result)
+{
+    source_t src = {.reader = in};
+    return decrypt_from(ring, &src, cap, out_fd, result);
+}
+
 void
 openpgp_decrypt_result_clear(openpgp_decrypt_result_t *result)
 {
@@ -1036,7 +1158,7 @@ openpgp_verify_inline(openpgp_keyring_t *ring, const uint8_t *data, size_t size,
     *content = NULL;
     *content_size = 0;
     memset(result, 0, sizeof *result);
-    pgpdesk_status_t st = membuf_output(&buf, cap, false, &output);
+    pgpdesk_status_t st = membuf_output(&buf, cap, false, -1, &output);
     if (!st && rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
         st = PGPDESK_STATUS_OUT_OF_MEMORY;
     if (!st && rnp_op_verify_create(&op, ring->ffi, input, output) != RNP_SUCCESS)

@@ -168,4 +168,38 @@ pgpdesk_status_t openpgp_verify_inline(openpgp_keyring_t *ring, const uint8_t *d
                                       size_t cap, uint8_t **content, size_t *content_size,
                                       openpgp_verify_result_t *result);
 
+/* ---------------------------------------------------------------- streams */
+
+/* Large messages go through the operations below in constant memory: the input is pulled
+ * through a reader, the output pushed into a file the caller owns (an empty, private one). */
+typedef struct openpgp_reader {
+    /* Up to len bytes into buf: how many (0 at the end), or -1 when reading failed. */
+    ptrdiff_t (*read)(void *ctx, void *buf, size_t len);
+    /* Back to the first byte (decryption reads its input twice); false if impossible. */
+    bool (*rewind)(void *ctx);
+    void *ctx;
+} openpgp_reader_t;
+
+/* As openpgp_encrypt(), the armored message written to out_fd. out_size: bytes written. */
+pgpdesk_status_t openpgp_encrypt_stream(openpgp_keyring_t *ring,
+                                       const char *const *recipient_fprs,
+                                       size_t recipient_count, const char *signer_fpr,
+                                       openpgp_reader_t *in, int out_fd, size_t *out_size);
+
+/* As openpgp_sign_detached(), over the bytes of in (the signature is small: in memory). */
+pgpdesk_status_t openpgp_sign_detached_stream(openpgp_keyring_t *ring, const char *signer_fpr,
+                                             openpgp_reader_t *in, uint8_t **sig,
+                                             size_t *sig_size, const char **micalg);
+
+/* As openpgp_decrypt(), the plaintext written to out_fd, which is emptied again unless the
+ * outcome is OPENPGP_DECRYPT_OK: nothing of a failed decryption stays there. result->plaintext
+ * stays NULL; result->size is the plaintext's size. */
+pgpdesk_status_t openpgp_decrypt_stream(openpgp_keyring_t *ring, openpgp_reader_t *in,
+                                       size_t cap, int out_fd, openpgp_decrypt_result_t *result);
+
+/* As openpgp_verify_detached(), over the bytes of data. */
+pgpdesk_status_t openpgp_verify_detached_stream(openpgp_keyring_t *ring, openpgp_reader_t *data,
+                                               const uint8_t *sig, size_t sig_size,
+                                               openpgp_verify_result_t *result);
+
 #endif

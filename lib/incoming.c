@@ -7,14 +7,22 @@
  *
  * GMime is used to parse only, never to serialize what it parsed: GMime 3.2.13 can loop forever
  * encoding parameters of a crafted Content-Type. Signed bytes are cut out of the raw message by
- * the RFC 2046 rules here, and the processed view is assembled from raw bytes. */
+ * the RFC 2046 rules here, and the processed view is assembled from raw bytes.
+ *
+ * A message larger than PD_STREAM_THRESHOLD is read from its file, never whole into memory:
+ * GMime parses it keeping offsets only, ciphertext and signed bytes stream through librnp, a
+ * large decrypted payload goes to a private temporary file, and the view to a body file. Its
+ * leaves larger than the threshold are not searched for inline PGP, and encrypted attachments
+ * that large are reported (too_large) rather than decrypted. */
 #include "crypto.h"
 #include "internal.h"
+#include "spool.h"
 
 #include <gmime/gmime.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- the result */
 
@@ -45,6 +53,9 @@ typedef struct analysis_ctx {
     decrypted_file_t files[MAX_DECRYPTED_FILES]; /* encrypted attachments, decrypted */
     size_t file_count;
     json_t *file_results;       /* the "attachments" array of the result, or NULL */
+    bool large;                 /* streamed from a file (see the top of this file) */
+    GMimeStream *view_stream;   /* large: the entity the article shows, instead of view; owned */
+    GMimeStream *plaintext_stream; /* large: a decrypted payload too large for memory; owned */
 } analysis_ctx_t;
 
 static const char *const sign_comments[][2] = {
@@ -218,10 +229,47 @@ part_content(GMimeObject *obj)
     return bytes;
 }
 
-static GMimeObject *
-parse_entity(const uint8_t *data, size_t size, bool message, GMimeMessage **msg)
+/* The still-encoded content of a leaf part, as a stream (borrowed from the part). */
+static GMimeStream *
+part_stream(GMimeObject *obj)
 {
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer((const char *) data, size);
+    GMimeDataWrapper *content = GMIME_IS_PART(obj) ? g_mime_part_get_content(GMIME_PART(obj))
+                                                   : NULL;
+    return content ? g_mime_data_wrapper_get_stream(content) : NULL;
+}
+
+/* In a large message: is this leaf too large to be read into memory? */
+static bool
+part_too_large(const analysis_ctx_t *ctx, GMimeObject *obj)
+{
+    GMimeStream *stream = ctx->large ? part_stream(obj) : NULL;
+    return stream && g_mime_stream_length(stream) > (gint64) PD_STREAM_THRESHOLD;
+}
+
+/* The decoded content of a leaf part as a stream read from the start; caller unrefs it. */
+static GMimeStream *
+decoded_part_stream(GMimeObject *obj)
+{
+    GMimeStream *stream = part_stream(obj);
+    if (!stream)
+        return NULL;
+    GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
+    GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(content);
+    pd_stream_rewind(stream);
+    GMimeStream *decoded = g_mime_stream_filter_new(stream);
+    if (encoding == GMIME_CONTENT_ENCODING_BASE64 ||
+        encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+        encoding == GMIME_CONTENT_ENCODING_UUENCODE) {
+        GMimeFilter *filter = g_mime_filter_basic_new(encoding, FALSE);
+        g_mime_stream_filter_add(GMIME_STREAM_FILTER(decoded), filter);
+        g_object_unref(filter);
+    }
+    return decoded;
+}
+
+static GMimeObject *
+parse_stream(GMimeStream *stream, bool message, GMimeMessage **msg)
+{
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     GMimeObject *root = NULL;
     if (message) {
@@ -231,6 +279,14 @@ parse_entity(const uint8_t *data, size_t size, bool message, GMimeMessage **msg)
         root = g_mime_parser_construct_part(parser, NULL);
     }
     g_object_unref(parser);
+    return root;
+}
+
+static GMimeObject *
+parse_entity(const uint8_t *data, size_t size, bool message, GMimeMessage **msg)
+{
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer((const char *) data, size);
+    GMimeObject *root = parse_stream(stream, message, msg);
     g_object_unref(stream);
     return root;
 }
@@ -329,22 +385,41 @@ record_signatures(analysis_ctx_t *ctx, const openpgp_verify_result_t *result)
     free(uid);
 }
 
-/* multipart/signed at the root of entity (whose bytes, headers included, are data). */
-static void
-process_signed(analysis_ctx_t *ctx, GMimeObject *entity, const uint8_t *data, size_t size)
+/* The signature part of a multipart/signed entity as RFC 3156 wants it, else NULL with the
+ * sign layer saying why. */
+static GMimeObject *
+signature_part_of(analysis_ctx_t *ctx, GMimeObject *entity)
 {
     GMimeMultipart *mp = GMIME_MULTIPART(entity);
     if (g_mime_multipart_get_count(mp) != 2) {
         set_layer(ctx->sign, "malformed", "This PGP email does not have exactly two body parts "
                                           "for PGP mails as mandated by RFC 3156.");
-        return;
+        return NULL;
     }
     GMimeObject *sig_part = g_mime_multipart_get_part(mp, 1);
-    if (!is_type(sig_part, "application", "pgp-signature")) {
+    if (!is_type(sig_part, "application", "pgp-signature") || part_too_large(ctx, sig_part)) {
         set_layer(ctx->sign, "malformed", "The signature part of this PGP email is missing or "
                                           "has a wrong content type according to RFC 3156.");
-        return;
+        return NULL;
     }
+    return sig_part;
+}
+
+/* After verification: a good signature lets the signed part's headers speak (RFC 9788). */
+static void
+signed_part_verified(analysis_ctx_t *ctx, GMimeObject *entity)
+{
+    if (strcmp(layer_status(ctx->sign), "good") == 0)
+        ctx->protected_source = g_mime_multipart_get_part(GMIME_MULTIPART(entity), 0);
+}
+
+/* multipart/signed at the root of entity (whose bytes, headers included, are data). */
+static void
+process_signed(analysis_ctx_t *ctx, GMimeObject *entity, const uint8_t *data, size_t size)
+{
+    GMimeObject *sig_part = signature_part_of(ctx, entity);
+    if (!sig_part)
+        return;
     const char *boundary = ct_param(entity, "boundary");
     size_t header = header_block_size(data, size);
     const uint8_t *signed_part = NULL;
@@ -371,8 +446,109 @@ process_signed(analysis_ctx_t *ctx, GMimeObject *entity, const uint8_t *data, si
         g_byte_array_free(signature, TRUE);
     ctx->view = signed_part;
     ctx->view_size = signed_size;
-    if (strcmp(layer_status(ctx->sign), "good") == 0)
-        ctx->protected_source = g_mime_multipart_get_part(mp, 0);
+    signed_part_verified(ctx, entity);
+}
+
+/* Calls line() for each line of stream from its start (offset, bytes: at most a buffer's
+ * worth of a longer line) until it returns false. */
+typedef bool (*line_fn)(void *ctx, gint64 offset, const uint8_t *line, size_t len);
+
+static void
+for_each_line(GMimeStream *stream, line_fn line, void *line_ctx)
+{
+    enum { CHUNK = 65536 };
+    uint8_t *buf = malloc(2 * CHUNK);
+    size_t have = 0;
+    gint64 offset = 0; /* of buf[0] in the stream */
+    bool more = buf != NULL && pd_stream_rewind(stream);
+    while (more) {
+        ssize_t n = g_mime_stream_read(stream, (char *) buf + have, CHUNK);
+        bool end = n <= 0;
+        have += n > 0 ? (size_t) n : 0;
+        size_t pos = 0;
+        while (more && pos < have) {
+            uint8_t *nl = memchr(buf + pos, '\n', have - pos);
+            if (!nl && !end && have - pos < CHUNK)
+                break; /* the rest of this line comes with the next read */
+            size_t len = nl ? (size_t) (nl - (buf + pos)) + 1 : have - pos;
+            more = line(line_ctx, offset + (gint64) pos, buf + pos, len);
+            pos += len;
+        }
+        memmove(buf, buf + pos, have - pos);
+        have -= pos;
+        offset += (gint64) pos;
+        more = more && !end;
+    }
+    free(buf);
+}
+
+/* Finds the first body part of a multipart entity in a stream, by the rules first_part_bytes()
+ * follows in memory. */
+typedef struct part_finder {
+    const char *boundary;
+    size_t boundary_len;
+    bool in_body;        /* past the entity's header block */
+    gint64 start, end;   /* -1 until found */
+    gint64 last_break;   /* where the line break before the current line starts */
+} part_finder_t;
+
+static bool
+find_part_line(void *ctx, gint64 offset, const uint8_t *line, size_t len)
+{
+    part_finder_t *f = ctx;
+    if (!f->in_body) {
+        f->in_body = line[0] == '\n' || (len >= 2 && line[0] == '\r' && line[1] == '\n');
+        return true;
+    }
+    size_t brk = len > 0 && line[len - 1] == '\n' ? 1 : 0;
+    if (brk && len > 1 && line[len - 2] == '\r')
+        brk = 2;
+    if (is_delimiter(line, line + len - (brk ? 1 : 0), f->boundary, f->boundary_len)) {
+        if (f->start >= 0) {
+            f->end = f->last_break > f->start ? f->last_break : offset;
+            return false;
+        }
+        f->start = offset + (gint64) len;
+    }
+    f->last_break = offset + (gint64) (len - brk);
+    return true;
+}
+
+/* multipart/signed at the root of a large entity, whose bytes are the stream. */
+static void
+process_signed_large(analysis_ctx_t *ctx, GMimeObject *entity, GMimeStream *bytes)
+{
+    GMimeObject *sig_part = signature_part_of(ctx, entity);
+    const char *boundary = sig_part ? ct_param(entity, "boundary") : NULL;
+    if (!sig_part)
+        return;
+    part_finder_t finder = {.boundary = boundary, .boundary_len = boundary ? strlen(boundary) : 0,
+                            .start = -1, .end = -1};
+    if (boundary)
+        for_each_line(bytes, find_part_line, &finder);
+    if (finder.end < 0) {
+        set_layer(ctx->sign, "malformed", NULL);
+        return;
+    }
+    GMimeStream *signed_part = g_mime_stream_substream(bytes, finder.start, finder.end);
+    GMimeStream *canonical = g_mime_stream_filter_new(signed_part);
+    GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
+    g_mime_stream_filter_add(GMIME_STREAM_FILTER(canonical), crlf);
+    g_object_unref(crlf);
+    GByteArray *signature = part_content(sig_part);
+    openpgp_reader_t reader = pd_stream_reader(canonical);
+    openpgp_verify_result_t result = {0};
+    if (signature && openpgp_verify_detached_stream(ctx->ring, &reader, signature->data,
+                                                   signature->len, &result) == PGPDESK_STATUS_SUCCESS)
+        record_signatures(ctx, &result);
+    else
+        set_layer(ctx->sign, "malformed", NULL);
+    openpgp_verify_result_clear(&result);
+    if (signature)
+        g_byte_array_free(signature, TRUE);
+    g_object_unref(canonical);
+    ctx->view_stream = signed_part;
+    signed_part_verified(ctx, entity);
 }
 
 /* ---------------------------------------------------------------- decryption */
@@ -391,48 +567,63 @@ decrypt_status_name(openpgp_decrypt_status_t status)
     return "malformed";
 }
 
+/* Records a decryption's outcome (st: the call's status) in the layers; true when it
+ * decrypted. */
+static bool
+record_decryption(analysis_ctx_t *ctx, pgpdesk_status_t st, const openpgp_decrypt_result_t *result)
+{
+    if (st) {
+        set_layer(ctx->encryption, "malformed", NULL);
+        return false;
+    }
+    set_layer(ctx->encryption, decrypt_status_name(result->status), NULL);
+    if (result->status != OPENPGP_DECRYPT_OK)
+        return false;
+    json_object_set_new(ctx->encryption, "key_fingerprint",
+                        result->key_fingerprint[0] ? json_string(result->key_fingerprint)
+                                                   : json_null());
+    json_object_set_new(ctx->encryption, "cipher", json_string(result->cipher));
+    json_object_set_new(ctx->encryption, "protection", json_string(result->protection));
+    record_signatures(ctx, &result->verify);
+    return true;
+}
+
 /* Decrypts an OpenPGP message; on success ctx owns the plaintext. */
 static bool
 decrypt_payload(analysis_ctx_t *ctx, const uint8_t *data, size_t size)
 {
     openpgp_decrypt_result_t result = {0};
-    if (openpgp_decrypt(ctx->ring, data, size, ctx->pd->limits.decrypt_cap, &result)) {
-        set_layer(ctx->encryption, "malformed", NULL);
-        return false;
+    pgpdesk_status_t st = openpgp_decrypt(ctx->ring, data, size, ctx->pd->limits.decrypt_cap,
+                                          &result);
+    bool ok = record_decryption(ctx, st, &result);
+    if (ok) {
+        ctx->plaintext = result.plaintext;
+        ctx->plaintext_size = result.size;
+        result.plaintext = NULL;
     }
-    set_layer(ctx->encryption, decrypt_status_name(result.status), NULL);
-    if (result.status != OPENPGP_DECRYPT_OK) {
-        openpgp_decrypt_result_clear(&result);
-        return false;
-    }
-    json_object_set_new(ctx->encryption, "key_fingerprint",
-                        result.key_fingerprint[0] ? json_string(result.key_fingerprint)
-                                                  : json_null());
-    json_object_set_new(ctx->encryption, "cipher", json_string(result.cipher));
-    json_object_set_new(ctx->encryption, "protection", json_string(result.protection));
-    record_signatures(ctx, &result.verify);
-    ctx->plaintext = result.plaintext;
-    ctx->plaintext_size = result.size;
-    result.plaintext = NULL;
     openpgp_decrypt_result_clear(&result);
-    return true;
+    return ok;
 }
 
 static void process_root(analysis_ctx_t *ctx, GMimeObject *root, const uint8_t *data,
                          size_t size, bool inside_encryption);
 
-/* multipart/encrypted at the root. */
-static void
-process_encrypted(analysis_ctx_t *ctx, GMimeObject *entity)
+static void process_root_large(analysis_ctx_t *ctx, GMimeObject *root, GMimeStream *bytes,
+                               bool inside_encryption);
+
+/* The ciphertext part of a multipart/encrypted entity as RFC 3156 wants it, else NULL with
+ * the encryption layer saying why. */
+static GMimeObject *
+cipher_part_of(analysis_ctx_t *ctx, GMimeObject *entity)
 {
     GMimeMultipart *mp = GMIME_MULTIPART(entity);
     if (g_mime_multipart_get_count(mp) != 2) {
         set_layer(ctx->encryption, "malformed", "This PGP email does not have exactly two body "
                                                 "parts for PGP mails as mandated by RFC 3156.");
-        return;
+        return NULL;
     }
     GMimeObject *version = g_mime_multipart_get_part(mp, 0);
-    GByteArray *version_text = part_content(version);
+    GByteArray *version_text = part_too_large(ctx, version) ? NULL : part_content(version);
     bool version_ok = is_type(version, "application", "pgp-encrypted") && version_text &&
                       memmem(version_text->data, version_text->len, "Version: 1", 10);
     if (version_text)
@@ -440,21 +631,21 @@ process_encrypted(analysis_ctx_t *ctx, GMimeObject *entity)
     if (!version_ok) {
         set_layer(ctx->encryption, "malformed", "The first part of this PGP email is not a valid "
                                                 "version part as mandated by RFC 3156.");
-        return;
+        return NULL;
     }
     GMimeObject *cipher_part = g_mime_multipart_get_part(mp, 1);
     if (!is_type(cipher_part, "application", "octet-stream")) {
         set_layer(ctx->encryption, "malformed", "The encrypted part of this PGP email has an "
                                                 "incorrect MIME type according to RFC 3156.");
-        return;
+        return NULL;
     }
-    GByteArray *ciphertext = part_content(cipher_part);
-    bool ok = ciphertext && decrypt_payload(ctx, ciphertext->data, ciphertext->len);
-    if (ciphertext)
-        g_byte_array_free(ciphertext, TRUE);
-    if (!ok || out_of_time(ctx))
-        return;
+    return cipher_part;
+}
 
+/* The decrypted payload in ctx->plaintext becomes the view and is judged as a root. */
+static void
+open_plaintext(analysis_ctx_t *ctx)
+{
     ctx->view = ctx->plaintext;
     ctx->view_size = ctx->plaintext_size;
     ctx->plaintext_root = parse_entity(ctx->plaintext, ctx->plaintext_size, false, NULL);
@@ -463,6 +654,69 @@ process_encrypted(analysis_ctx_t *ctx, GMimeObject *entity)
     ctx->protected_source = ctx->plaintext_root;
     /* Sign-then-encrypt: the signed entity inside is judged as if it were the root. */
     process_root(ctx, ctx->plaintext_root, ctx->plaintext, ctx->plaintext_size, true);
+}
+
+/* multipart/encrypted at the root. */
+static void
+process_encrypted(analysis_ctx_t *ctx, GMimeObject *entity)
+{
+    GMimeObject *cipher_part = cipher_part_of(ctx, entity);
+    GByteArray *ciphertext = cipher_part ? part_content(cipher_part) : NULL;
+    bool ok = ciphertext && decrypt_payload(ctx, ciphertext->data, ciphertext->len);
+    if (ciphertext)
+        g_byte_array_free(ciphertext, TRUE);
+    if (ok && !out_of_time(ctx))
+        open_plaintext(ctx);
+}
+
+/* Reads all of the (small) file fd from its start into ctx->plaintext. */
+static bool
+load_plaintext(analysis_ctx_t *ctx, int fd, size_t size)
+{
+    if (!(ctx->plaintext = malloc(size + 1)) || pread(fd, ctx->plaintext, size, 0) != (ssize_t) size) {
+        seal_free(ctx->plaintext, size + 1);
+        ctx->plaintext = NULL;
+        return false;
+    }
+    ctx->plaintext[size] = '\0';
+    ctx->plaintext_size = size;
+    return true;
+}
+
+/* multipart/encrypted at the root of a large message: the ciphertext streams through librnp
+ * into a private temporary file; a payload small enough is then judged in memory. */
+static void
+process_encrypted_large(analysis_ctx_t *ctx, GMimeObject *entity)
+{
+    GMimeObject *cipher_part = cipher_part_of(ctx, entity);
+    GMimeStream *ciphertext = cipher_part ? decoded_part_stream(cipher_part) : NULL;
+    if (!ciphertext) {
+        if (cipher_part)
+            set_layer(ctx->encryption, "malformed", NULL);
+        return;
+    }
+    int fd = pd_temp_file(ctx->pd);
+    openpgp_decrypt_result_t result = {0};
+    openpgp_reader_t reader = pd_stream_reader(ciphertext);
+    pgpdesk_status_t st = fd < 0 ? PGPDESK_STATUS_IO_ERROR
+                                 : openpgp_decrypt_stream(ctx->ring, &reader,
+                                                         ctx->pd->limits.decrypt_cap, fd, &result);
+    bool ok = record_decryption(ctx, st, &result) && !out_of_time(ctx);
+    size_t size = result.size;
+    openpgp_decrypt_result_clear(&result);
+    g_object_unref(ciphertext);
+    if (ok && size <= PD_STREAM_THRESHOLD) {
+        if (load_plaintext(ctx, fd, size))
+            open_plaintext(ctx);
+    } else if (ok && (ctx->plaintext_stream = pd_file_stream(fd))) {
+        ctx->plaintext_root = parse_stream(ctx->plaintext_stream, false, NULL);
+        ctx->view_stream = g_object_ref(ctx->plaintext_stream);
+        ctx->protected_source = ctx->plaintext_root;
+        if (ctx->plaintext_root)
+            process_root_large(ctx, ctx->plaintext_root, ctx->plaintext_stream, true);
+    }
+    if (fd >= 0)
+        close(fd);
 }
 
 /* ---------------------------------------------------------------- inline PGP */
@@ -645,6 +899,16 @@ scan_nested(analysis_ctx_t *ctx, GMimeObject *obj)
         GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
         if (inner)
             scan_nested(ctx, g_mime_message_get_mime_part(inner));
+    } else if (part_too_large(ctx, obj)) {
+        const char *name = encrypted_file_name(obj);
+        if (name) {
+            mark_partial(ctx->encryption);
+            if (!ctx->file_results)
+                ctx->file_results = json_array();
+            json_array_append_new(ctx->file_results, json_pack("{s:s, s:n, s:s}", "filename",
+                                                                name, "saved_as", "status",
+                                                                "too_large"));
+        }
     } else if (GMIME_IS_PART(obj)) {
         GByteArray *text = part_content(obj);
         bool whole = false;
@@ -677,6 +941,24 @@ process_root(analysis_ctx_t *ctx, GMimeObject *root, const uint8_t *data, size_t
     } else {
         scan_nested(ctx, root);
     }
+}
+
+/* The same for a large entity, whose bytes are the stream. */
+static void
+process_root_large(analysis_ctx_t *ctx, GMimeObject *root, GMimeStream *bytes,
+                   bool inside_encryption)
+{
+    const char *protocol = ct_param(root, "protocol");
+    if (is_type(root, "multipart", "signed") && protocol &&
+        strcasecmp(protocol, "application/pgp-signature") == 0)
+        process_signed_large(ctx, root, bytes);
+    else if (!inside_encryption && is_type(root, "multipart", "encrypted") && protocol &&
+             strcasecmp(protocol, "application/pgp-encrypted") == 0)
+        process_encrypted_large(ctx, root);
+    else if (!inside_encryption && is_type(root, "text", "plain") && !part_too_large(ctx, root))
+        process_inline(ctx, root);
+    else
+        scan_nested(ctx, root);
 }
 
 /* ---------------------------------------------------------------- headers and the view */
@@ -831,18 +1113,26 @@ append_file_part(GByteArray *out, const char *boundary, const decrypted_file_t *
     g_free(b64);
 }
 
-/* The processed view: the outer headers (less the MIME ones and those the payload protects)
- * followed by the entity the article shows, and the decrypted attachments beside it. NULL
- * when the raw message is the view. */
-static uint8_t *
-build_view(analysis_ctx_t *ctx, const uint8_t *raw, size_t raw_size, size_t *out_size)
+/* The message being analyzed: its bytes in memory, or (large) its file as a stream. */
+typedef struct message_source {
+    const uint8_t *raw;
+    size_t size;
+    GMimeStream *stream;
+} message_source_t;
+
+/* The most of a large message's header section that is read into memory. */
+#define HEADER_SECTION_MAX ((size_t) 1 << 20)
+
+/* Writes the processed view to out: the outer headers (less the MIME ones and those the
+ * payload protects) followed by the entity the article shows, and the decrypted attachments
+ * beside it. header: the raw header block. */
+static bool
+write_view(analysis_ctx_t *ctx, const message_source_t *src, const uint8_t *header,
+           size_t header_size, GMimeStream *out)
 {
-    if (!ctx->view && ctx->file_count == 0)
-        return NULL;
-    size_t header = header_block_size(raw, raw_size);
-    GByteArray *out = g_byte_array_sized_new((guint) (header + ctx->view_size + 256));
-    append_outer_headers(out, raw, header, false, ctx->protected_source);
-    append_text(out, "MIME-Version: 1.0\r\n");
+    GByteArray *head = g_byte_array_sized_new((guint) header_size + 256);
+    append_outer_headers(head, header, header_size, false, ctx->protected_source);
+    append_text(head, "MIME-Version: 1.0\r\n");
     char boundary[48] = "";
     if (ctx->file_count) {
         uint32_t r[4];
@@ -851,34 +1141,90 @@ build_view(analysis_ctx_t *ctx, const uint8_t *raw, size_t raw_size, size_t *out
         snprintf(boundary, sizeof boundary, "pgpdesk-%08x%08x%08x%08x", r[0], r[1], r[2], r[3]);
         char *ct = g_strdup_printf("Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n",
                                    boundary, boundary);
-        append_text(out, ct);
+        append_text(head, ct);
         g_free(ct);
     }
-    if (!ctx->view) {
-        append_outer_headers(out, raw, header, true, NULL);
-        append_text(out, "\r\n");
-        g_byte_array_append(out, raw + header, (guint) (raw_size - header));
-    } else {
-        if (ctx->plaintext && !ctx->plaintext_root)
-            append_text(out, "Content-Type: text/plain; charset=utf-8\r\n"
-                             "Content-Transfer-Encoding: 8bit\r\n\r\n");
-        g_byte_array_append(out, ctx->view, (guint) ctx->view_size);
+    bool raw_is_view = !ctx->view && !ctx->view_stream;
+    if (raw_is_view) {
+        append_outer_headers(head, header, header_size, true, NULL);
+        append_text(head, "\r\n");
+    } else if (ctx->plaintext && !ctx->plaintext_root) {
+        append_text(head, "Content-Type: text/plain; charset=utf-8\r\n"
+                          "Content-Transfer-Encoding: 8bit\r\n\r\n");
     }
+    bool ok = g_mime_stream_write(out, (const char *) head->data, head->len) == (ssize_t) head->len;
+    g_byte_array_free(head, TRUE);
+    GMimeStream *body = ctx->view_stream;
+    if (raw_is_view && src->stream)
+        body = g_mime_stream_substream(src->stream, (gint64) header_size, -1);
+    if (body) {
+        ok = ok && pd_stream_rewind(body) && g_mime_stream_write_to_stream(body, out) >= 0;
+    } else {
+        const uint8_t *bytes = raw_is_view ? src->raw + header_size : ctx->view;
+        size_t size = raw_is_view ? src->size - header_size : ctx->view_size;
+        ok = ok && g_mime_stream_write(out, (const char *) bytes, size) == (ssize_t) size;
+    }
+    if (body && body != ctx->view_stream)
+        g_object_unref(body);
+    GByteArray *files = g_byte_array_new();
     for (size_t i = 0; i < ctx->file_count; i++)
-        append_file_part(out, boundary, &ctx->files[i]);
+        append_file_part(files, boundary, &ctx->files[i]);
     if (ctx->file_count) {
         char *close = g_strdup_printf("\r\n--%s--\r\n", boundary);
-        append_text(out, close);
+        append_text(files, close);
         g_free(close);
     }
-    *out_size = out->len;
-    uint8_t *bytes = malloc(out->len + 1);
-    if (bytes) {
-        memcpy(bytes, out->data, out->len);
-        bytes[out->len] = '\0';
+    ok = ok && (files->len == 0 || g_mime_stream_write(out, (const char *) files->data,
+                                                        files->len) == (ssize_t) files->len);
+    g_byte_array_free(files, TRUE);
+    return ok && g_mime_stream_flush(out) == 0;
+}
+
+/* The processed view into out->mime, or for a large message into a body file named by
+ * out->mime_file. Nothing when the raw message is the view. */
+static void
+build_view(analysis_ctx_t *ctx, const message_source_t *src, incoming_analysis_t *out)
+{
+    if (!ctx->view && !ctx->view_stream && ctx->file_count == 0)
+        return;
+    uint8_t *header = (uint8_t *) src->raw;
+    size_t read = 0;
+    if (src->stream) {
+        size_t want = src->size < HEADER_SECTION_MAX ? src->size : HEADER_SECTION_MAX;
+        if (!(header = malloc(want)))
+            return;
+        ssize_t n = pd_stream_rewind(src->stream)
+                        ? g_mime_stream_read(src->stream, (char *) header, want)
+                        : -1;
+        read = n > 0 ? (size_t) n : 0;
     }
-    g_byte_array_free(out, TRUE);
-    return bytes;
+    size_t header_size = header_block_size(header, src->stream ? read : src->size);
+    if (!src->stream) {
+        GMimeStream *mem = g_mime_stream_mem_new();
+        if (write_view(ctx, src, header, header_size, mem)) {
+            GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+            if ((out->mime = malloc(bytes->len + 1))) {
+                memcpy(out->mime, bytes->data, bytes->len);
+                out->mime[bytes->len] = '\0';
+                out->mime_size = bytes->len;
+            }
+        }
+        g_object_unref(mem);
+        return;
+    }
+    char name[PD_BODY_NAME_SIZE];
+    int fd = -1;
+    if (body_file_create(ctx->pd, &fd, name) == PGPDESK_STATUS_SUCCESS) {
+        GMimeStream *file = g_mime_stream_fs_new(fd);
+        g_mime_stream_fs_set_owner(GMIME_STREAM_FS(file), FALSE);
+        bool ok = write_view(ctx, src, header, header_size, file);
+        g_object_unref(file);
+        if (ok && body_file_keep(ctx->pd, fd) == PGPDESK_STATUS_SUCCESS)
+            out->mime_file = strdup(name);
+        else
+            body_file_discard(ctx->pd, ok ? -1 : fd, name);
+    }
+    free(header);
 }
 
 /* ---------------------------------------------------------------- entry points */
@@ -908,14 +1254,15 @@ read_outer_headers(GMimeMessage *msg, incoming_analysis_t *out)
 }
 
 static void
-analyze_message(analysis_ctx_t *ctx, const uint8_t *raw, size_t size, incoming_analysis_t *out)
+analyze_message(analysis_ctx_t *ctx, const message_source_t *src, incoming_analysis_t *out)
 {
-    if (size > ctx->pd->limits.max_message_size) {
+    if (src->size > ctx->pd->limits.max_message_size) {
         ctx->error = strdup("The message is larger than the configured limit.");
         return;
     }
     GMimeMessage *msg = NULL;
-    GMimeObject *root = parse_entity(raw, size, true, &msg);
+    GMimeObject *root = src->stream ? parse_stream(src->stream, true, &msg)
+                                    : parse_entity(src->raw, src->size, true, &msg);
     if (!msg || !root) {
         ctx->error = strdup("The message could not be parsed.");
         if (msg)
@@ -929,7 +1276,10 @@ analyze_message(analysis_ctx_t *ctx, const uint8_t *raw, size_t size, incoming_a
         ctx->error = strdup("The message has more MIME parts or nesting than allowed.");
     } else if (!out_of_time(ctx)) {
         ctx->signer_from = from;
-        process_root(ctx, root, raw, size, false);
+        if (src->stream)
+            process_root_large(ctx, root, src->stream, false);
+        else
+            process_root(ctx, root, src->raw, src->size, false);
         /* A signature inside the payload speaks for the protected From, when there is one. */
         char *protected_from = ctx->protected_source &&
                                        g_mime_object_get_header(ctx->protected_source, "From")
@@ -940,33 +1290,37 @@ analyze_message(analysis_ctx_t *ctx, const uint8_t *raw, size_t size, incoming_a
             set_layer(ctx->sign, "signer_mismatch", NULL);
         free(protected_from);
         apply_protected_headers(ctx, out);
-        out->mime = build_view(ctx, raw, size, &out->mime_size);
+        build_view(ctx, src, out);
     }
     ctx->signer_from = NULL;
     free(from);
     g_object_unref(msg);
 }
 
-pgpdesk_status_t
-incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analysis_t *out)
+static pgpdesk_status_t
+analyze_source(pgpdesk_t *pd, const message_source_t *src, incoming_analysis_t *out)
 {
     memset(out, 0, sizeof *out);
     pd_gmime_init();
     analysis_ctx_t ctx = {.pd = pd,
                           .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms,
                           .sign = new_layer(true),
-                          .encryption = new_layer(false)};
+                          .encryption = new_layer(false),
+                          .large = src->stream != NULL};
     pgpdesk_status_t st = keystore_ring(pd, &ctx.ring);
     if (!st && (!ctx.sign || !ctx.encryption))
         st = PGPDESK_STATUS_OUT_OF_MEMORY;
     if (!st) {
-        analyze_message(&ctx, raw, size, out);
+        analyze_message(&ctx, src, out);
         out_of_time(&ctx);
         if (ctx.error) {
             /* Nothing half-checked is shown when the message as a whole failed. */
             free(out->mime);
             out->mime = NULL;
             out->mime_size = 0;
+            body_file_discard(pd, -1, out->mime_file);
+            free(out->mime_file);
+            out->mime_file = NULL;
         }
         out->security = json_pack("{s:s, s:O, s:O}", "type", "PGP", "sign", ctx.sign,
                                   "encryption", ctx.encryption);
@@ -979,6 +1333,10 @@ incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analys
     }
     if (ctx.plaintext_root)
         g_object_unref(ctx.plaintext_root);
+    if (ctx.view_stream)
+        g_object_unref(ctx.view_stream);
+    if (ctx.plaintext_stream)
+        g_object_unref(ctx.plaintext_stream);
     seal_free(ctx.plaintext, ctx.plaintext_size);
     for (size_t i = 0; i < ctx.file_count; i++) {
         free(ctx.files[i].name);
@@ -993,11 +1351,30 @@ incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analys
     return st;
 }
 
+pgpdesk_status_t
+incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analysis_t *out)
+{
+    message_source_t src = {.raw = raw, .size = size};
+    return analyze_source(pd, &src, out);
+}
+
+pgpdesk_status_t
+incoming_analyze_file(pgpdesk_t *pd, int fd, size_t size, incoming_analysis_t *out)
+{
+    message_source_t src = {.size = size, .stream = pd_file_stream(fd)};
+    if (!src.stream)
+        return pd_fail(pd, PGPDESK_STATUS_IO_ERROR, NULL);
+    pgpdesk_status_t st = analyze_source(pd, &src, out);
+    g_object_unref(src.stream);
+    return st;
+}
+
 void
 incoming_analysis_clear(incoming_analysis_t *a)
 {
     json_decref(a->security);
     free(a->mime);
+    free(a->mime_file);
     free(a->from);
     free(a->to);
     free(a->cc);

@@ -12,6 +12,7 @@ typedef struct keyring_cache keyring_cache_t;
 
 struct pgpdesk {
     store_t *store;
+    char *db_path;       /* body files of large articles live in "<db_path>.files/" */
     uint8_t *master_key; /* SEAL_KEY_SIZE bytes in sodium_malloc'd, locked memory */
     keyring_cache_t *keys; /* the handle's keyring (see keystore_ring()) */
     pgpdesk_limits_t limits;
@@ -38,14 +39,16 @@ pgpdesk_status_t keystore_ring_load(pgpdesk_t *pd, struct openpgp_keyring *ring,
 
 /* ---------------------------------------------------------------- articles and the log */
 
-/* Stores the raw message as a new article before anything else is done with it. */
+/* Stores the raw message as a new article before anything else is done with it: the bytes
+ * raw, or (raw_file not NULL) the body file of that name (spool.h). */
 pgpdesk_status_t article_store_raw(pgpdesk_t *pd, const char *direction, const void *raw,
-                                   size_t size, int64_t *id);
+                                   size_t size, const char *raw_file, int64_t *id);
 
 /* What processing found out about an article. Every pointer is borrowed. */
 typedef struct article_fields {
     const uint8_t *mime; /* the processed view, or NULL */
     size_t mime_size;
+    const char *mime_file; /* or the body file holding it (spool.h), or NULL */
     const char *from, *to, *cc, *subject, *message_id;
     json_t *security;
 } article_fields_t;
@@ -66,6 +69,7 @@ typedef struct incoming_analysis {
     json_t *security;    /* {"type":"PGP","sign":{...},"encryption":{...}}, new reference */
     uint8_t *mime;       /* the processed view (decrypted/unwrapped MIME), malloc'd, or NULL */
     size_t mime_size;
+    char *mime_file;     /* or (large messages) the body file holding it; malloc'd */
     char *from, *to, *cc, *subject, *message_id; /* malloc'd or NULL; protected headers win */
 } incoming_analysis_t;
 
@@ -74,6 +78,10 @@ typedef struct incoming_analysis {
  * incoming_analysis_clear(). */
 pgpdesk_status_t incoming_analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size,
                                   incoming_analysis_t *out);
+/* The same for a large message in the file fd (size bytes), read as a stream: the view goes
+ * to a body file (out->mime_file), never whole into memory. */
+pgpdesk_status_t incoming_analyze_file(pgpdesk_t *pd, int fd, size_t size,
+                                       incoming_analysis_t *out);
 void incoming_analysis_clear(incoming_analysis_t *analysis);
 
 /* Records status (and an optional printf-style detail) as the handle's last error and returns
@@ -116,6 +124,9 @@ pgpdesk_status_t pd_crlf_canonical(const uint8_t *in, size_t size, uint8_t **out
 extern const char *const pd_protected_headers[PD_PROTECTED_HEADER_COUNT];
 
 int64_t pd_now(void);
+
+/* Writes all of data to fd; false on any failure (spool.c). */
+bool pd_write_all(int fd, const void *data, size_t len);
 
 /* Milliseconds of a monotonic clock, for time limits. */
 int64_t pd_monotonic_ms(void);

@@ -1231,7 +1231,7 @@ store_copies(run_t *r)
     bool began = !st;
     for (size_t i = 0; !st && i < r->result->count; i++) {
         pgpdesk_outgoing_copy_t *copy = &r->result->copies[i];
-        st = article_store_raw(pd, "out", copy->message, copy->size, &copy->article_id);
+        st = article_store_raw(pd, "out", copy->message, copy->size, NULL, &copy->article_id);
         if (!st)
             st = article_store_fields(pd, copy->article_id, &fields);
     }

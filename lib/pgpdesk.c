@@ -125,6 +125,7 @@ pgpdesk_open(const char *db_path, const char *master_key_path, pgpdesk_t **out, 
     if (!pd)
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     pd->master_key = sodium_malloc(SEAL_KEY_SIZE);
+    pd->db_path = strdup(db_path);
     pd->limits = (pgpdesk_limits_t){
         .decrypt_cap = 64u << 20,
         .time_limit_ms = 10000,
@@ -137,7 +138,7 @@ pgpdesk_open(const char *db_path, const char *master_key_path, pgpdesk_t **out, 
     if (!master_key_path && asprintf(&default_path, "%s.key", db_path) < 0)
         default_path = NULL;
     pgpdesk_status_t st = PGPDESK_STATUS_OUT_OF_MEMORY;
-    if (pd->master_key && (master_key_path || default_path)) {
+    if (pd->master_key && pd->db_path && (master_key_path || default_path)) {
         char detail[300] = "";
         st = store_sqlite_open(db_path, &pd->store, detail, sizeof detail);
         if (!st)
@@ -165,6 +166,7 @@ pgpdesk_close(pgpdesk_t *pd)
     if (pd->store)
         pd->store->ops->close(pd->store);
     sodium_free(pd->master_key);
+    free(pd->db_path);
     free(pd);
 }
 

@@ -9,17 +9,20 @@
 
 pgpdesk_status_t
 sqlite_article_insert(store_t *store, const char *direction, const void *raw, size_t size,
-                      int64_t created_at, int64_t *id)
+                      const char *raw_file, int64_t created_at, int64_t *id)
 {
     sqlite_store_t *s = (sqlite_store_t *) store;
     sqlite3_stmt *stmt = NULL;
     pgpdesk_status_t st = prepare(s,
-        "INSERT INTO articles (direction, raw, created_at) VALUES (?, ?, ?) RETURNING id", &stmt);
+        "INSERT INTO articles (direction, raw, raw_file, created_at) VALUES (?, ?, ?, ?)"
+        " RETURNING id", &stmt);
     if (st)
         return st;
     sqlite3_bind_text(stmt, 1, direction, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(stmt, 2, size ? raw : "", size, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, created_at);
+    sqlite3_bind_blob64(stmt, 2, size && !raw_file ? raw : "", raw_file ? 0 : size,
+                        SQLITE_STATIC);
+    bind_text_or_null(stmt, 3, raw_file);
+    sqlite3_bind_int64(stmt, 4, created_at);
     if (sqlite3_step(stmt) == SQLITE_ROW)
         *id = sqlite3_column_int64(stmt, 0);
     else
@@ -30,17 +33,17 @@ sqlite_article_insert(store_t *store, const char *direction, const void *raw, si
 
 pgpdesk_status_t
 sqlite_article_update(store_t *store, int64_t id, const uint8_t *mime, size_t mime_size,
-                      const char *from, const char *to, const char *cc, const char *subject,
-                      const char *message_id, const char *security_json)
+                      const char *mime_file, const char *from, const char *to, const char *cc,
+                      const char *subject, const char *message_id, const char *security_json)
 {
     sqlite_store_t *s = (sqlite_store_t *) store;
     sqlite3_stmt *stmt = NULL;
     pgpdesk_status_t st = prepare(s,
         "UPDATE articles SET mime = ?, from_addr = ?, to_addr = ?, cc_addr = ?, subject = ?,"
-        " message_id = ?, security = ? WHERE id = ?", &stmt);
+        " message_id = ?, security = ?, mime_file = ? WHERE id = ?", &stmt);
     if (st)
         return st;
-    if (mime)
+    if (mime && !mime_file)
         sqlite3_bind_blob64(stmt, 1, mime, mime_size, SQLITE_STATIC);
     else
         sqlite3_bind_null(stmt, 1);
@@ -50,7 +53,8 @@ sqlite_article_update(store_t *store, int64_t id, const uint8_t *mime, size_t mi
     bind_text_or_null(stmt, 5, subject);
     bind_text_or_null(stmt, 6, message_id);
     bind_text_or_null(stmt, 7, security_json);
-    sqlite3_bind_int64(stmt, 8, id);
+    bind_text_or_null(stmt, 8, mime_file);
+    sqlite3_bind_int64(stmt, 9, id);
     if ((st = step_done(s, stmt)))
         return st;
     return sqlite3_changes(s->db) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_ARTICLE_NOT_FOUND;
@@ -80,12 +84,14 @@ read_article_row(sqlite3_stmt *stmt, pgpdesk_article_t *a)
 }
 
 pgpdesk_status_t
-sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out)
+sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out, char **raw_file,
+                   char **mime_file)
 {
     sqlite_store_t *s = (sqlite_store_t *) store;
     sqlite3_stmt *stmt = NULL;
     pgpdesk_status_t st = prepare(s,
-        "SELECT " ARTICLE_COLUMNS ", raw, mime FROM articles WHERE id = ?", &stmt);
+        "SELECT " ARTICLE_COLUMNS ", raw, mime, raw_file, mime_file FROM articles WHERE id = ?",
+        &stmt);
     if (st)
         return st;
     sqlite3_bind_int64(stmt, 1, id);
@@ -98,8 +104,12 @@ sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out)
     pgpdesk_article_t *a = calloc(1, sizeof *a);
     bool ok = a && read_article_row(stmt, a) && column_blob(stmt, 10, &a->raw, &a->raw_size) &&
               column_blob(stmt, 11, &a->mime, &a->mime_size);
+    *raw_file = column_text(stmt, 12);
+    *mime_file = column_text(stmt, 13);
     finish(s, stmt);
     if (!ok) {
+        free(*raw_file);
+        free(*mime_file);
         pgpdesk_article_destroy(a);
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     }

@@ -88,6 +88,10 @@ static const char *const migrations[] = {
     "  expires_at BIGINT NOT NULL);"
     "ALTER TABLE articles ADD COLUMN group_id INTEGER;"
     "CREATE INDEX articles_group ON articles (group_id, id);",
+
+    /* Large messages live in body files beside the database (spool.h); raw is then ''. */
+    "ALTER TABLE articles ADD COLUMN raw_file TEXT;"
+    "ALTER TABLE articles ADD COLUMN mime_file TEXT;",
 };
 
 #define SCHEMA_VERSION ((int) (sizeof migrations / sizeof migrations[0]))

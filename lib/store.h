@@ -51,15 +51,21 @@ typedef struct store_ops {
     pgpdesk_status_t (*key_find_by_id)(store_t *store, const char *id, store_key_record_t **recs,
                                        size_t *count);
 
+    /* raw_file: NULL, or the body file holding the raw message (raw is then ignored). */
     pgpdesk_status_t (*article_insert)(store_t *store, const char *direction, const void *raw,
-                                       size_t size, int64_t created_at, int64_t *id);
+                                       size_t size, const char *raw_file, int64_t created_at,
+                                       int64_t *id);
     pgpdesk_status_t (*article_update)(store_t *store, int64_t id, const uint8_t *mime,
-                                       size_t mime_size, const char *from, const char *to,
+                                       size_t mime_size, const char *mime_file,
+                                       const char *from, const char *to,
                                        const char *cc, const char *subject,
                                        const char *message_id, const char *security_json);
     pgpdesk_status_t (*article_set_group)(store_t *store, int64_t id, int64_t group_id);
-    /* out: caller destroys with pgpdesk_article_destroy(). ARTICLE_NOT_FOUND if absent. */
-    pgpdesk_status_t (*article_get)(store_t *store, int64_t id, pgpdesk_article_t **out);
+    /* out: caller destroys with pgpdesk_article_destroy(). ARTICLE_NOT_FOUND if absent.
+     * raw_file, mime_file: the body files holding raw and mime (then left NULL in out), else
+     * NULL; malloc'd, caller frees. */
+    pgpdesk_status_t (*article_get)(store_t *store, int64_t id, pgpdesk_article_t **out,
+                                    char **raw_file, char **mime_file);
     /* Newest first, without raw and mime. out: caller destroys it. */
     pgpdesk_status_t (*article_list)(store_t *store, int64_t group_id, size_t limit,
                                      size_t offset, pgpdesk_article_list_t **out);

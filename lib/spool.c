@@ -1,0 +1,209 @@
+/* spool.c - large messages: temporary files, GMime stream readers and article body files (see
+ * spool.h). */
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool
+pd_write_all(int fd, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= (size_t) n;
+    }
+    return true;
+}
+
+int
+pd_temp_file(pgpdesk_t *pd)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        /* A file system without O_TMPFILE: a named file, unlinked at once. */
+        char *path = NULL;
+        if (asprintf(&path, "%s/pgpdesk-XXXXXX", dir) >= 0) {
+            fd = mkostemp(path, O_CLOEXEC);
+            if (fd >= 0)
+                unlink(path);
+        }
+        free(path);
+    }
+    if (fd < 0)
+        pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A temporary file could not be made in %s: %s.", dir,
+                strerror(errno));
+    return fd;
+}
+
+static ptrdiff_t
+stream_read(void *ctx, void *buf, size_t len)
+{
+    /* A bounded GMime stream fails reads past its end; librnp reads again after an end. */
+    if (g_mime_stream_eos(ctx))
+        return 0;
+    ssize_t n = g_mime_stream_read(ctx, buf, len);
+    return n < 0 ? -1 : (ptrdiff_t) n;
+}
+
+bool
+pd_stream_rewind(GMimeStream *stream)
+{
+    GMimeStream *base = GMIME_IS_STREAM_FILTER(stream) ? GMIME_STREAM_FILTER(stream)->source
+                                                       : stream;
+    if (g_mime_stream_seek(base, base->bound_start, GMIME_STREAM_SEEK_SET) < 0)
+        return false;
+    return base == stream || g_mime_stream_reset(stream) == 0;
+}
+
+static bool
+stream_rewind(void *ctx)
+{
+    return pd_stream_rewind(ctx);
+}
+
+openpgp_reader_t
+pd_stream_reader(GMimeStream *stream)
+{
+    return (openpgp_reader_t){.read = stream_read, .rewind = stream_rewind, .ctx = stream};
+}
+
+/* A stdio stream, not GMime's fd stream: GMime's substreams share their parent's descriptor,
+ * and only its FILE stream seeks to its own position before every read. */
+GMimeStream *
+pd_file_stream(int fd)
+{
+    int own = dup(fd);
+    FILE *fp = own >= 0 ? fdopen(own, "rb") : NULL;
+    if (!fp) {
+        if (own >= 0)
+            close(own);
+        return NULL;
+    }
+    return g_mime_stream_file_new_with_bounds(fp, 0, -1);
+}
+
+bool
+pd_stream_to_fd(GMimeStream *from, int fd)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = g_mime_stream_read(from, buf, sizeof buf);
+        if (n < 0)
+            return false;
+        if (n == 0)
+            return true;
+        if (!pd_write_all(fd, buf, (size_t) n))
+            return false;
+    }
+}
+
+/* ---------------------------------------------------------------- body files */
+
+static char *
+body_path(pgpdesk_t *pd, const char *name)
+{
+    char *path = NULL;
+    if (asprintf(&path, "%s.files%s%s", pd->db_path, name ? "/" : "", name ? name : "") < 0)
+        return NULL;
+    return path;
+}
+
+pgpdesk_status_t
+body_file_create(pgpdesk_t *pd, int *fd, char name[PD_BODY_NAME_SIZE])
+{
+    uint8_t raw[16];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(name, PD_BODY_NAME_SIZE, raw, sizeof raw);
+    strcat(name, ".eml");
+    char *dir = body_path(pd, NULL), *path = body_path(pd, name);
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    if (!dir || !path)
+        st = pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    else if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", dir, strerror(errno));
+    else if ((*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+        st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", path, strerror(errno));
+    free(dir);
+    free(path);
+    return st;
+}
+
+pgpdesk_status_t
+body_file_keep(pgpdesk_t *pd, int fd)
+{
+    bool ok = fdatasync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    return ok ? PGPDESK_STATUS_SUCCESS
+              : pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be written: %s.",
+                        strerror(errno));
+}
+
+void
+body_file_discard(pgpdesk_t *pd, int fd, const char *name)
+{
+    if (fd >= 0)
+        close(fd);
+    char *path = name && *name ? body_path(pd, name) : NULL;
+    if (path)
+        unlink(path);
+    free(path);
+}
+
+int
+body_file_open(pgpdesk_t *pd, const char *name)
+{
+    char *path = body_path(pd, name);
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0)
+        pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", path ? path : name, strerror(errno));
+    free(path);
+    return fd;
+}
+
+pgpdesk_status_t
+body_file_load(pgpdesk_t *pd, const char *name, uint8_t **data, size_t *size)
+{
+    int fd = body_file_open(pd, name);
+    if (fd < 0)
+        return PGPDESK_STATUS_IO_ERROR;
+    struct stat sb;
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    if (fstat(fd, &sb) != 0)
+        st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", name, strerror(errno));
+    else if (!(*data = malloc((size_t) sb.st_size + 1)))
+        st = pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    size_t got = 0;
+    while (!st && got < (size_t) sb.st_size) {
+        ssize_t n = read(fd, *data + got, (size_t) sb.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: cannot be read.", name);
+            free(*data);
+            *data = NULL;
+            break;
+        }
+        got += (size_t) n;
+    }
+    if (!st) {
+        (*data)[got] = '\0';
+        *size = got;
+    }
+    close(fd);
+    return st;
+}

@@ -1,0 +1,53 @@
+/* spool.h - large messages: private temporary files, readers over GMime streams for the
+ * streaming OpenPGP calls, and article bodies kept as files beside the database. Messages
+ * above PD_STREAM_THRESHOLD go through these in constant memory instead of through buffers. */
+#ifndef PGPDESK_SPOOL_H
+#define PGPDESK_SPOOL_H
+
+#include "crypto.h"
+#include "internal.h"
+
+#include <gmime/gmime.h>
+
+/* Messages (and decrypted payloads) larger than this are streamed through files. */
+#define PD_STREAM_THRESHOLD ((size_t) 8 << 20)
+
+/* An unlinked temporary file only this process can reach (mode 0600, in $TMPDIR or /tmp):
+ * gone when closed, or when the process dies. -1 with the handle's error set on failure. */
+int pd_temp_file(pgpdesk_t *pd);
+
+/* Back to the stream's first byte, for certain: GMime's file streams share a descriptor
+ * with their substreams and do not seek on reset, so a stream read after another one would
+ * go on where that one stopped. A filter stream's source is rewound and its filters reset. */
+bool pd_stream_rewind(GMimeStream *stream);
+
+/* A reader over stream (borrowed; it must outlive the reader's use). */
+openpgp_reader_t pd_stream_reader(GMimeStream *stream);
+
+/* A stream over the whole of the file fd, which stays the caller's (dup'd). NULL on failure. */
+GMimeStream *pd_file_stream(int fd);
+
+/* Copies what is left of from to fd; false on a read or write failure. */
+bool pd_stream_to_fd(GMimeStream *from, int fd);
+
+/* ---------------------------------------------------------------- body files */
+
+#define PD_BODY_NAME_SIZE 40 /* 32 hex digits, ".eml", NUL */
+
+/* A new, empty body file in "<database>.files/" (created 0700 when missing). fd: open for
+ * writing, the caller's until body_file_keep() or body_file_discard(). */
+pgpdesk_status_t body_file_create(pgpdesk_t *pd, int *fd, char name[PD_BODY_NAME_SIZE]);
+
+/* Makes the written file durable and closes fd. */
+pgpdesk_status_t body_file_keep(pgpdesk_t *pd, int fd);
+
+/* Closes fd (if >= 0) and removes the file (when name is not empty). */
+void body_file_discard(pgpdesk_t *pd, int fd, const char *name);
+
+/* The body file opened for reading; -1 with the handle's error set. */
+int body_file_open(pgpdesk_t *pd, const char *name);
+
+/* The whole file. data: malloc'd, NUL-terminated (not counted in size); caller frees. */
+pgpdesk_status_t body_file_load(pgpdesk_t *pd, const char *name, uint8_t **data, size_t *size);
+
+#endif
