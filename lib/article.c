@@ -138,28 +138,6 @@ pgpdesk_incoming_process(pgpdesk_t *pd, const void *raw, size_t size, pgpdesk_ar
     return pgpdesk_article_get(pd, id, out);
 }
 
-/* Copies size bytes of the file from into the file to, in the kernel where it can. */
-static bool
-copy_file(int from, int to, size_t size)
-{
-    loff_t offset = 0;
-    while ((size_t) offset < size) {
-        ssize_t n = copy_file_range(from, &offset, to, NULL, size - (size_t) offset, 0);
-        if (n > 0)
-            continue;
-        if (n == 0 || (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EINTR))
-            return false;
-        if (errno == EINTR)
-            continue;
-        char buf[65536]; /* a file system copy_file_range cannot serve */
-        ssize_t got = pread(from, buf, sizeof buf, offset);
-        if (got <= 0 || !pd_write_all(to, buf, (size_t) got))
-            return false;
-        offset += got;
-    }
-    return true;
-}
-
 /* The size of the regular file fd, or INVALID_ARGUMENT. */
 static pgpdesk_status_t
 file_size(pgpdesk_t *pd, int fd, size_t *size)
@@ -196,7 +174,7 @@ pgpdesk_incoming_process_file(pgpdesk_t *pd, int fd, pgpdesk_article_t **out)
     int64_t id = 0;
     if ((st = body_file_create(pd, &body, name)))
         return st;
-    if (!copy_file(fd, body, size))
+    if (!pd_copy_file(fd, 0, size, body))
         st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "The message could not be stored: %s.",
                      strerror(errno));
     else

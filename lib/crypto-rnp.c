@@ -27,6 +27,7 @@ typedef struct passphrase_entry {
 
 struct openpgp_keyring {
     rnp_ffi_t ffi;
+    rnp_ffi_t keyless;  /* holds no key: counts a message's session keys (made on first use) */
     char (*primaries)[PGPDESK_FINGERPRINT_SIZE]; /* in load order, no duplicates */
     size_t primary_count;
     passphrase_entry_t *passphrases;
@@ -175,9 +176,9 @@ openpgp_init(void)
 /* Sends librnp's log for this ffi to fd, which librnp then owns (and closes with the ffi or
  * the next call). */
 static void
-log_to(openpgp_keyring_t *ring, int fd)
+log_to(rnp_ffi_t ffi, int fd)
 {
-    if (fd >= 0 && rnp_ffi_set_log_fd(ring->ffi, fd) != RNP_SUCCESS)
+    if (fd >= 0 && rnp_ffi_set_log_fd(ffi, fd) != RNP_SUCCESS)
         close(fd);
 }
 
@@ -191,7 +192,7 @@ openpgp_keyring_create(openpgp_keyring_t **out)
         free(ring);
         return PGPDESK_STATUS_CRYPTO_ERROR;
     }
-    log_to(ring, open("/dev/null", O_WRONLY | O_CLOEXEC));
+    log_to(ring->ffi, open("/dev/null", O_WRONLY | O_CLOEXEC));
     *out = ring;
     return PGPDESK_STATUS_SUCCESS;
 }
@@ -202,6 +203,7 @@ openpgp_keyring_destroy(openpgp_keyring_t *ring)
     if (!ring)
         return;
     rnp_ffi_destroy(ring->ffi);
+    rnp_ffi_destroy(ring->keyless);
     free(ring->primaries);
     for (size_t i = 0; i < ring->passphrase_count; i++)
         seal_free(ring->passphrases[i].passphrase, strlen(ring->passphrases[i].passphrase));
@@ -1037,29 +1039,68 @@ decrypt_failure(rnp_result_t rc, bool overflow, bool session_key, size_t recipie
  * private-key operation, so a message repeating one thousands of times would be a CPU bomb. */
 #define MAX_SESSION_KEYS 64
 
-/* Counts the session-key packets (public-key and password) in front of the encrypted data. */
-static size_t
-count_session_keys(const source_t *src)
+/* How much of a message is read to count its session-key packets. They all come before the
+ * encrypted data, and 64 of the largest librnp reads (RSA-16384) take 130 KiB. */
+#define SESSION_KEY_PREFIX (256 * 1024)
+
+typedef struct prefix_reader {
+    const source_t *src;
+    size_t left;
+    bool cut; /* the prefix ended before the input did (or may have) */
+} prefix_reader_t;
+
+static bool
+prefix_read(void *app_ctx, void *buf, size_t len, size_t *read)
 {
-    rnp_input_t input = NULL;
-    char *dump = NULL;
-    size_t count = 0;
-    if (source_input(src, &input))
-        return 0;
-    if (rnp_dump_packets_to_json(input, 0, &dump) == RNP_SUCCESS) {
-        json_t *packets = json_loads(dump, 0, NULL);
-        size_t i;
-        json_t *packet;
-        json_array_foreach (packets, i, packet) {
-            json_int_t tag = json_integer_value(json_object_get(json_object_get(packet, "header"),
-                                                                "tag"));
-            count += tag == 1 || tag == 3;
-        }
-        json_decref(packets);
+    prefix_reader_t *p = app_ctx;
+    *read = 0;
+    if (p->left == 0) {
+        p->cut = true;
+        return true;
     }
-    rnp_buffer_destroy(dump);
+    if (len > p->left)
+        len = p->left;
+    if (!reader_read(p->src->reader, buf, len, read))
+        return false;
+    p->left -= *read;
+    return true;
+}
+
+/* Counts the session-key packets (public-key and password) in front of the encrypted data,
+ * with an ffi that holds no key: librnp lists them all, then fails for want of a key, without
+ * a single private-key operation. SIZE_MAX when they do not all fit in SESSION_KEY_PREFIX
+ * (no real message has that many). */
+static size_t
+count_session_keys(openpgp_keyring_t *ring, const source_t *src)
+{
+    if (!ring->keyless) {
+        if (rnp_ffi_create(&ring->keyless, RNP_KEYSTORE_GPG, RNP_KEYSTORE_GPG) != RNP_SUCCESS)
+            return SIZE_MAX;
+        log_to(ring->keyless, open("/dev/null", O_WRONLY | O_CLOEXEC));
+    }
+    prefix_reader_t prefix = {.src = src, .left = SESSION_KEY_PREFIX};
+    rnp_input_t input = NULL;
+    rnp_output_t output = NULL;
+    rnp_op_verify_t op = NULL;
+    rnp_result_t rc = src->reader
+                          ? rnp_input_from_callback(&input, prefix_read, NULL, &prefix)
+                          : rnp_input_from_memory(&input, src->data,
+                                                  src->size < SESSION_KEY_PREFIX
+                                                      ? src->size : SESSION_KEY_PREFIX,
+                                                  false);
+    prefix.cut = !src->reader && src->size > SESSION_KEY_PREFIX;
+    size_t recipients = 0, passwords = 0;
+    if (rc == RNP_SUCCESS && rnp_output_to_null(&output) == RNP_SUCCESS &&
+        rnp_op_verify_create(&op, ring->keyless, input, output) == RNP_SUCCESS) {
+        rnp_op_verify_execute(op); /* fails: no key */
+        rnp_op_verify_get_recipient_count(op, &recipients);
+        rnp_op_verify_get_symenc_count(op, &passwords);
+    }
+    rnp_op_verify_destroy(op);
     rnp_input_destroy(input);
-    return count;
+    rnp_output_destroy(output);
+    /* librnp reports them only once it read past the last one. */
+    return recipients + passwords == 0 && prefix.cut ? SIZE_MAX : recipients + passwords;
 }
 
 /* out_fd: -1 to decrypt into result->plaintext, else the empty file the plaintext goes to. */
@@ -1068,9 +1109,8 @@ decrypt_from(openpgp_keyring_t *ring, const source_t *src, size_t cap, int out_f
              openpgp_decrypt_result_t *result)
 {
     memset(result, 0, sizeof *result);
-    /* A stream is read twice: counted, then decrypted. */
-    size_t session_keys = count_session_keys(src);
-    if (session_keys > MAX_SESSION_KEYS ||
+    /* A stream's start is read twice: counted, then decrypted. */
+    if (count_session_keys(ring, src) > MAX_SESSION_KEYS ||
         (src->reader && !src->reader->rewind(src->reader->ctx))) {
         result->status = OPENPGP_DECRYPT_MALFORMED;
         return PGPDESK_STATUS_SUCCESS;

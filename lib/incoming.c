@@ -1158,7 +1158,7 @@ write_view(analysis_ctx_t *ctx, const message_source_t *src, const uint8_t *head
     if (raw_is_view && src->stream)
         body = g_mime_stream_substream(src->stream, (gint64) header_size, -1);
     if (body) {
-        ok = ok && pd_stream_rewind(body) && g_mime_stream_write_to_stream(body, out) >= 0;
+        ok = ok && pd_stream_copy(body, out);
     } else {
         const uint8_t *bytes = raw_is_view ? src->raw + header_size : ctx->view;
         size_t size = raw_is_view ? src->size - header_size : ctx->view_size;

@@ -94,22 +94,45 @@ pd_file_stream(int fd)
             close(own);
         return NULL;
     }
+    setvbuf(fp, NULL, _IOFBF, 256 * 1024); /* GMime reads 4 KiB at a time, seeking each time */
     return g_mime_stream_file_new_with_bounds(fp, 0, -1);
 }
 
 bool
-pd_stream_to_fd(GMimeStream *from, int fd)
+pd_copy_file(int from, uint64_t start, uint64_t size, int to)
 {
-    char buf[65536];
-    for (;;) {
-        ssize_t n = g_mime_stream_read(from, buf, sizeof buf);
-        if (n < 0)
+    loff_t offset = (loff_t) start, end = (loff_t) (start + size);
+    while (offset < end) {
+        ssize_t n = copy_file_range(from, &offset, to, NULL, (size_t) (end - offset), 0);
+        if (n > 0)
+            continue;
+        if (n == 0 || (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EINTR))
             return false;
-        if (n == 0)
-            return true;
-        if (!pd_write_all(fd, buf, (size_t) n))
+        if (errno == EINTR)
+            continue;
+        char buf[65536]; /* a file system copy_file_range cannot serve */
+        size_t want = (size_t) (end - offset) < sizeof buf ? (size_t) (end - offset) : sizeof buf;
+        ssize_t got = pread(from, buf, want, offset);
+        if (got <= 0 || !pd_write_all(to, buf, (size_t) got))
             return false;
+        offset += got;
     }
+    return true;
+}
+
+bool
+pd_stream_copy(GMimeStream *from, GMimeStream *to)
+{
+    if (GMIME_IS_STREAM_FILE(from) && GMIME_IS_STREAM_FS(to) && g_mime_stream_flush(to) == 0) {
+        /* Both are files: the kernel copies, and to's position follows the descriptor's. */
+        int in = fileno(GMIME_STREAM_FILE(from)->fp);
+        gint64 end = from->bound_end >= 0 ? from->bound_end : g_mime_stream_length(from) + from->bound_start;
+        bool ok = end >= from->bound_start &&
+                  pd_copy_file(in, (uint64_t) from->bound_start,
+                               (uint64_t) (end - from->bound_start), GMIME_STREAM_FS(to)->fd);
+        return ok && g_mime_stream_seek(to, 0, GMIME_STREAM_SEEK_END) >= 0;
+    }
+    return pd_stream_rewind(from) && g_mime_stream_write_to_stream(from, to) >= 0;
 }
 
 /* ---------------------------------------------------------------- body files */

@@ -27,8 +27,12 @@ openpgp_reader_t pd_stream_reader(GMimeStream *stream);
 /* A stream over the whole of the file fd, which stays the caller's (dup'd). NULL on failure. */
 GMimeStream *pd_file_stream(int fd);
 
-/* Copies what is left of from to fd; false on a read or write failure. */
-bool pd_stream_to_fd(GMimeStream *from, int fd);
+/* Copies size bytes of the file from, starting at start, to the file to at its offset (in the
+ * kernel where it can); false on a read or write failure. */
+bool pd_copy_file(int from, uint64_t start, uint64_t size, int to);
+
+/* Copies all of from (rewound first) to the end of to. */
+bool pd_stream_copy(GMimeStream *from, GMimeStream *to);
 
 /* ---------------------------------------------------------------- body files */
 
