@@ -2,10 +2,9 @@
  * encrypted) and opened (decrypted and verified): MB/s of attachment and the process's peak
  * RSS. Each direction runs in a process of its own (run.py), so VmHWM is that direction's.
  *
- * pgpdesk's API takes and returns whole messages in memory (a draft buffer in, message
- * buffers out), so the input and output buffers are part of every figure; the result also
- * says how much RSS the process had before the first operation (the input read in) to tell
- * the library's own share apart.
+ * pgpdesk runs through its file entry points (pgpdesk_outgoing_process_file,
+ * pgpdesk_incoming_process_file), which stream a large message instead of holding it in
+ * memory; the result also says how much RSS the process had before the first operation.
  *
  * w3-compose makes the draft (composing is not what W3 measures); w3-seal seals it in the
  * helpdesk's database and writes the sealed message; w3-open opens that in the customer's
@@ -111,9 +110,24 @@ emit_w3(const bench_args_t *args, const char *variant, const bench_samples_t *s,
 
 /* ---------------------------------------------------------------- seal */
 
+/* Writes a sealed copy to path, from its file or (a small draft) its buffer. */
+static bool
+write_copy(const pgpdesk_outgoing_copy_t *copy, const char *path)
+{
+    if (copy->message)
+        return bench_write_file(path, copy->message, copy->size);
+    FILE *out = fopen(path, "wb");
+    char buf[65536];
+    size_t n;
+    bool ok = out && fseek(copy->file, 0, SEEK_SET) == 0;
+    while (ok && (n = fread(buf, 1, sizeof buf, copy->file)) > 0)
+        ok = fwrite(buf, 1, n, out) == n;
+    return out && fclose(out) == 0 && ok && !ferror(copy->file);
+}
+
 typedef struct seal {
     pgpdesk_t *pd;
-    uint8_t *draft;
+    int fd;
     size_t size;
     pgpdesk_outgoing_result_t *last;
 } seal_t;
@@ -126,7 +140,7 @@ seal_op(void *ctx)
                                                     .protected_headers = true};
     pgpdesk_outgoing_result_destroy(w->last);
     w->last = NULL;
-    if (pgpdesk_outgoing_process(w->pd, w->draft, w->size, &opts, &w->last)) {
+    if (pgpdesk_outgoing_process_file(w->pd, w->fd, &opts, &w->last)) {
         fprintf(stderr, "pgpdesk-bench: w3-seal: %s\n", pgpdesk_errmsg(w->pd));
         return false;
     }
@@ -138,12 +152,12 @@ bench_w3_seal(const bench_args_t *args)
 {
     seal_t w = {.pd = bench_open_party_db(args, "w3-helpdesk", BENCH_PARTY_HELPDESK)};
     char *path = w3_file(args, "draft");
-    w.draft = read_or_die(args, path, &w.size);
+    w.fd = open_or_die(args, path, &w.size);
     free(path);
     /* Says whether the default limits let this draft through at all. */
     pgpdesk_outgoing_result_t *res = NULL;
     static const pgpdesk_outgoing_options_t opts = {.sign = true, .encrypt = true};
-    pgpdesk_status_t at_defaults = pgpdesk_outgoing_process(w.pd, w.draft, w.size, &opts, &res);
+    pgpdesk_status_t at_defaults = pgpdesk_outgoing_process_file(w.pd, w.fd, &opts, &res);
     pgpdesk_outgoing_result_destroy(res);
     raise_limits(w.pd);
 
@@ -152,12 +166,12 @@ bench_w3_seal(const bench_args_t *args)
     if (!bench_run(args, seal_op, &w, &s))
         bench_die(args, "sealing failed");
     path = w3_file(args, "sealed");
-    if (!bench_write_file(path, w.last->copies[0].message, w.last->copies[0].size))
+    if (!write_copy(&w.last->copies[0], path))
         bench_die(args, "cannot write %s", path);
     free(path);
     size_t out_size = w.last->copies[0].size;
     pgpdesk_outgoing_result_destroy(w.last);
-    free(w.draft);
+    close(w.fd);
     emit_w3(args, "pgpdesk-seal", &s, rss_before, w.size, out_size);
     if (at_defaults)
         fprintf(stderr, "pgpdesk-bench: w3-seal: at the default limits: %s\n",

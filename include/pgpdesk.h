@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -229,9 +230,13 @@ typedef struct pgpdesk_outgoing_options {
 typedef struct pgpdesk_outgoing_copy {
     char **recipients;      /* the addresses this copy is delivered to */
     size_t recipient_count;
-    char *message;          /* the complete RFC 5322 message (PGP/MIME when asked) */
+    char *message;          /* the complete RFC 5322 message (PGP/MIME when asked), or NULL
+                             * when it is in file */
     size_t size;
     int64_t article_id;     /* the outgoing article stored for it */
+    FILE *file;             /* pgpdesk_outgoing_process_file() with a large draft: the message,
+                             * open for reading from its start; else NULL. Closed by
+                             * pgpdesk_outgoing_result_destroy(). */
 } pgpdesk_outgoing_copy_t;
 
 typedef struct pgpdesk_outgoing_result {
@@ -249,6 +254,15 @@ void pgpdesk_outgoing_result_destroy(pgpdesk_outgoing_result_t *result);
 pgpdesk_status_t pgpdesk_outgoing_process(pgpdesk_t *pd, const void *draft, size_t size,
                                           const pgpdesk_outgoing_options_t *options,
                                           pgpdesk_outgoing_result_t **out);
+
+/* Large drafts, in constant memory: as pgpdesk_outgoing_process(), the draft read from the
+ * regular file draft_fd (not closed). A draft over 8 MiB is never held whole in memory: it is
+ * parsed and encrypted as a stream, and each copy is written to a file beside the database
+ * (its article) that copy->file reads; a smaller draft is processed in memory and its copies
+ * come in copy->message. out: caller destroys with pgpdesk_outgoing_result_destroy(). */
+pgpdesk_status_t pgpdesk_outgoing_process_file(pgpdesk_t *pd, int draft_fd,
+                                               const pgpdesk_outgoing_options_t *options,
+                                               pgpdesk_outgoing_result_t **out);
 
 /* ---------------------------------------------------------------- incoming mail and articles */
 

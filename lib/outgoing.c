@@ -7,15 +7,23 @@
  * The draft's body is made 7-bit safe and serialized once, CRLF-canonical; those exact bytes
  * are signed or encrypted, and the PGP/MIME envelope around them is written here as bytes,
  * never re-serialized through GMime afterwards. The outer header section is the draft's own,
- * byte for byte, minus what must not travel (Bcc) or what the envelope replaces. */
+ * byte for byte, minus what must not travel (Bcc) or what the envelope replaces.
+ *
+ * A draft larger than PD_STREAM_THRESHOLD is read from its file and never held whole in
+ * memory: GMime parses it keeping offsets, the entity is serialized to a private temporary
+ * file, librnp streams it, and each copy is written straight into the body file that becomes
+ * its article. */
 #include "crypto.h"
 #include "internal.h"
+#include "spool.h"
 
 #include <gmime/gmime.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* GMime 3.2.13 loops forever folding an RFC 2231-encoded parameter whose name is 70 to 72
  * characters long (no room left on its 78-column line), and cannot encode names that are not
@@ -24,6 +32,7 @@
 #define QP_LINE_MAX 76     /* RFC 2045 §6.7, including the soft break's '=' */
 #define LINE_MAX_7BIT 998  /* RFC 5322 §2.1.1 */
 #define BOUNDARY_SIZE 48
+#define HEADER_SECTION_MAX ((size_t) 1 << 20) /* of a large draft, read into memory */
 
 static const char obscured_subject[] = "...";
 
@@ -52,6 +61,33 @@ choose_boundary(const uint8_t *content, size_t size, char boundary[BOUNDARY_SIZE
     } while (memmem(content, size, boundary, strlen(boundary)));
 }
 
+/* Does the file hold needle? Read in chunks that overlap by the needle's length. */
+static bool
+file_contains(int fd, size_t size, const char *needle)
+{
+    enum { CHUNK = 1 << 20 };
+    size_t len = strlen(needle);
+    uint8_t *buf = malloc(CHUNK + len);
+    bool found = !buf; /* out of memory: say yes, and another boundary is drawn */
+    for (size_t off = 0; !found && off < size; off += CHUNK) {
+        size_t want = size - off < CHUNK + len ? size - off : CHUNK + len;
+        ssize_t got = pread(fd, buf, want, (off_t) off);
+        found = got < 0 || memmem(buf, (size_t) got, needle, len) != NULL;
+    }
+    free(buf);
+    return found;
+}
+
+static void
+choose_boundary_file(int fd, size_t size, char boundary[BOUNDARY_SIZE])
+{
+    do {
+        char hex[33];
+        random_hex(hex);
+        snprintf(boundary, BOUNDARY_SIZE, "pgpdesk=_%s", hex);
+    } while (file_contains(fd, size, boundary));
+}
+
 /* Leaves out the line break(s) an armored block ends with; the boundary supplies one. */
 static size_t
 without_final_newlines(const uint8_t *data, size_t size)
@@ -64,8 +100,12 @@ without_final_newlines(const uint8_t *data, size_t size)
 /* ---------------------------------------------------------------- the draft */
 
 typedef struct draft {
-    const uint8_t *raw;    /* the draft as given (borrowed) */
+    const uint8_t *raw;    /* the draft as given (borrowed); of a large draft, only its header
+                            * section (owned) */
     size_t size;
+    int fd;                /* a large draft's file (borrowed), else -1 */
+    size_t file_size;      /* ... and its size */
+    GMimeStream *stream;   /* ... read as a stream */
     size_t header_size;    /* its header section, up to the blank line */
     const char *eol;       /* the draft's line break, for header fields added to it */
     GMimeMessage *message;
@@ -83,6 +123,10 @@ draft_clear(draft_t *d)
 {
     if (d->message)
         g_object_unref(d->message);
+    if (d->stream) {
+        g_object_unref(d->stream);
+        free((uint8_t *) d->raw);
+    }
     free(d->sender);
     pd_strv_free(d->to_cc, d->to_cc_count);
     pd_strv_free(d->bcc, d->bcc_count);
@@ -253,6 +297,9 @@ measure_header_section(pgpdesk_t *pd, draft_t *d)
                            "The draft's header section has a line that is not a header field.");
         pos += len;
     }
+    if (d->stream && pos == d->size && d->size < d->file_size)
+        return pd_fail(pd, PGPDESK_STATUS_MALFORMED_MESSAGE,
+                       "The draft's header section is larger than %zu bytes.", d->size);
     d->header_size = pos;
     return PGPDESK_STATUS_SUCCESS;
 }
@@ -282,15 +329,17 @@ ensure_date_and_id(pgpdesk_t *pd, draft_t *d)
     return PGPDESK_STATUS_SUCCESS;
 }
 
+/* Parses the draft in d->raw, or (d->stream) in its file. */
 static pgpdesk_status_t
-draft_parse(pgpdesk_t *pd, const uint8_t *raw, size_t size, draft_t *d)
+draft_parse(pgpdesk_t *pd, draft_t *d)
 {
-    d->raw = raw;
-    d->size = size;
     pgpdesk_status_t st = measure_header_section(pd, d);
     if (st)
         return st;
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer((const char *) raw, size);
+    GMimeStream *stream = d->stream ? g_object_ref(d->stream)
+                                    : g_mime_stream_mem_new_with_buffer((const char *) d->raw,
+                                                                        d->size);
+    pd_stream_rewind(stream);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     d->message = g_mime_parser_construct_message(parser, NULL);
     g_object_unref(parser);
@@ -384,17 +433,38 @@ without_trailing_blanks(const char *text)
     return g_string_free(s, FALSE);
 }
 
-/* Does data hold only what a 7-bit transport carries unchanged? */
+/* Does data hold only what a 7-bit transport carries unchanged? line: the length of the line
+ * so far, carried from one piece of the data to the next. */
+static bool
+scan_7bit(const uint8_t *data, size_t size, size_t *line)
+{
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] == 0 || data[i] >= 0x80)
+            return false;
+        *line = data[i] == '\n' ? 0 : *line + 1;
+        if (*line > LINE_MAX_7BIT + 1) /* + 1: the CR of CRLF */
+            return false;
+    }
+    return true;
+}
+
 static bool
 is_7bit_safe(const uint8_t *data, size_t size)
 {
     size_t line = 0;
-    for (size_t i = 0; i < size; i++) {
-        if (data[i] == 0 || data[i] >= 0x80)
+    return scan_7bit(data, size, &line);
+}
+
+static bool
+file_is_7bit_safe(int fd, size_t size)
+{
+    uint8_t buf[65536];
+    size_t line = 0;
+    for (size_t off = 0; off < size;) {
+        ssize_t got = pread(fd, buf, sizeof buf, (off_t) off);
+        if (got <= 0 || !scan_7bit(buf, (size_t) got, &line))
             return false;
-        line = data[i] == '\n' ? 0 : line + 1;
-        if (line > LINE_MAX_7BIT + 1) /* + 1: the CR of CRLF */
-            return false;
+        off += (size_t) got;
     }
     return true;
 }
@@ -534,6 +604,13 @@ make_part_7bit(GMimePart *part)
     if (!content || current == GMIME_CONTENT_ENCODING_BASE64 ||
         current == GMIME_CONTENT_ENCODING_UUENCODE)
         return;
+    /* Too large to judge in memory: base64 is 7-bit safe whatever the content, and GMime
+     * encodes it as a stream. */
+    GMimeStream *raw = g_mime_data_wrapper_get_stream(content);
+    if (raw && g_mime_stream_length(raw) > (gint64) PD_STREAM_THRESHOLD) {
+        g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+        return;
+    }
     GMimeStream *mem = g_mime_stream_mem_new();
     g_mime_data_wrapper_write_to_stream(content, mem);
     GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
@@ -652,13 +729,10 @@ mark_payload_type(GMimeObject *entity, const char *hp)
 
 /* The draft's body as the entity to sign or encrypt: 7-bit safe, with the protected headers
  * when asked, serialized CRLF-canonical. out: malloc'd; caller frees. */
-static pgpdesk_status_t
-entity_serialize(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *opts,
-                 uint8_t **out, size_t *out_size)
+static GMimeObject *
+entity_prepare(draft_t *d, const pgpdesk_outgoing_options_t *opts)
 {
     GMimeObject *entity = g_mime_message_get_mime_part(d->message);
-    GMimeFormatOptions *format = g_mime_format_options_new();
-    g_mime_format_options_set_newline_format(format, GMIME_NEWLINE_FORMAT_DOS);
     make_tree_7bit(entity);
     if (opts->protected_headers) {
         GMimeHeaderList *inner = g_mime_object_get_header_list(entity);
@@ -669,6 +743,23 @@ entity_serialize(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *op
             copy_header(inner, outer, pd_protected_headers[i]);
         mark_payload_type(entity, opts->encrypt ? "cipher" : "clear");
     }
+    return entity;
+}
+
+static GMimeFormatOptions *
+dos_format(void)
+{
+    GMimeFormatOptions *format = g_mime_format_options_new();
+    g_mime_format_options_set_newline_format(format, GMIME_NEWLINE_FORMAT_DOS);
+    return format;
+}
+
+static pgpdesk_status_t
+entity_serialize(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *opts,
+                 uint8_t **out, size_t *out_size)
+{
+    GMimeObject *entity = entity_prepare(d, opts);
+    GMimeFormatOptions *format = dos_format();
     GMimeStream *mem = g_mime_stream_mem_new();
     pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
     if (g_mime_object_write_to_stream(entity, format, mem) < 0)
@@ -679,6 +770,34 @@ entity_serialize(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *op
     g_object_unref(mem);
     g_mime_format_options_free(format);
     return st;
+}
+
+/* The same for a large draft, into a private temporary file. fd: the file, positioned at its
+ * end; the caller closes it. */
+static pgpdesk_status_t
+entity_serialize_file(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *opts,
+                      int *fd, size_t *size)
+{
+    GMimeObject *entity = entity_prepare(d, opts);
+    if ((*fd = pd_temp_file(pd)) < 0)
+        return PGPDESK_STATUS_IO_ERROR;
+    GMimeFormatOptions *format = dos_format();
+    GMimeStream *file = g_mime_stream_fs_new(*fd);
+    g_mime_stream_fs_set_owner(GMIME_STREAM_FS(file), FALSE);
+    GMimeStream *canonical = g_mime_stream_filter_new(file);
+    GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
+    g_mime_stream_filter_add(GMIME_STREAM_FILTER(canonical), crlf);
+    g_object_unref(crlf);
+    bool ok = g_mime_object_write_to_stream(entity, format, canonical) >= 0 &&
+              g_mime_stream_flush(canonical) == 0;
+    g_object_unref(canonical);
+    g_object_unref(file);
+    g_mime_format_options_free(format);
+    off_t end = ok ? lseek(*fd, 0, SEEK_END) : -1;
+    if (end < 0)
+        return pd_fail(pd, PGPDESK_STATUS_MALFORMED_MESSAGE, "The draft could not be serialized.");
+    *size = (size_t) end;
+    return PGPDESK_STATUS_SUCCESS;
 }
 
 /* ---------------------------------------------------------------- the outer message */
@@ -755,13 +874,11 @@ append_outer_headers(GString *out, const draft_t *d, bool pgp_mime, bool obscure
         append_added_field(out, d, "Message-ID");
 }
 
-/* The multipart/signed body of RFC 3156 §5: the entity's exact bytes, then the signature. */
+/* The multipart/signed body of RFC 3156 §5 is the head, the entity's exact bytes, then the
+ * tail with the signature. */
 static void
-append_signed(GString *out, const uint8_t *entity, size_t entity_size, const uint8_t *sig,
-              size_t sig_size, const char *micalg)
+signed_head(GString *out, const char *micalg, const char *boundary)
 {
-    char boundary[BOUNDARY_SIZE];
-    choose_boundary(entity, entity_size, boundary);
     g_string_append_printf(out,
                            "MIME-Version: 1.0\r\n"
                            "Content-Type: multipart/signed; micalg=%s;\r\n"
@@ -771,8 +888,12 @@ append_signed(GString *out, const uint8_t *entity, size_t entity_size, const uin
                            "This is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n"
                            "--%s\r\n",
                            micalg, boundary, boundary);
+}
+
+static void
+signed_tail(GString *out, const uint8_t *sig, size_t sig_size, const char *boundary)
+{
     /* The CRLF before the next delimiter belongs to it (RFC 2046 §5.1.1), not to the entity. */
-    g_string_append_len(out, (const char *) entity, (gssize) entity_size);
     g_string_append_printf(out,
                            "\r\n--%s\r\n"
                            "Content-Type: application/pgp-signature; name=\"signature.asc\"\r\n"
@@ -784,12 +905,22 @@ append_signed(GString *out, const uint8_t *entity, size_t entity_size, const uin
     g_string_append_printf(out, "\r\n--%s--\r\n", boundary);
 }
 
-/* The multipart/encrypted body of RFC 3156 §4 around an armored OpenPGP message. */
 static void
-append_encrypted(GString *out, const uint8_t *armored, size_t size)
+append_signed(GString *out, const uint8_t *entity, size_t entity_size, const uint8_t *sig,
+              size_t sig_size, const char *micalg)
 {
     char boundary[BOUNDARY_SIZE];
-    choose_boundary(armored, size, boundary);
+    choose_boundary(entity, entity_size, boundary);
+    signed_head(out, micalg, boundary);
+    g_string_append_len(out, (const char *) entity, (gssize) entity_size);
+    signed_tail(out, sig, sig_size, boundary);
+}
+
+/* The multipart/encrypted body of RFC 3156 §4 around an armored OpenPGP message: the head,
+ * the armored message without its final line break, the tail. */
+static void
+encrypted_head(GString *out, const char *boundary)
+{
     g_string_append_printf(out,
                            "MIME-Version: 1.0\r\n"
                            "Content-Type: multipart/encrypted;\r\n"
@@ -809,8 +940,15 @@ append_encrypted(GString *out, const uint8_t *armored, size_t size)
                            "Content-Disposition: inline; filename=\"encrypted.asc\"\r\n"
                            "\r\n",
                            boundary, boundary, boundary);
-    size_t armored_size = without_final_newlines(armored, size);
-    g_string_append_len(out, (const char *) armored, (gssize) armored_size);
+}
+
+static void
+append_encrypted(GString *out, const uint8_t *armored, size_t size)
+{
+    char boundary[BOUNDARY_SIZE];
+    choose_boundary(armored, size, boundary);
+    encrypted_head(out, boundary);
+    g_string_append_len(out, (const char *) armored, (gssize) without_final_newlines(armored, size));
     g_string_append_printf(out, "\r\n--%s--\r\n", boundary);
 }
 
@@ -922,6 +1060,8 @@ pgpdesk_outgoing_result_destroy(pgpdesk_outgoing_result_t *result)
     for (size_t i = 0; i < result->count; i++) {
         pd_strv_free(result->copies[i].recipients, result->copies[i].recipient_count);
         free(result->copies[i].message);
+        if (result->copies[i].file)
+            fclose(result->copies[i].file);
     }
     free(result->copies);
     free(result);
@@ -969,6 +1109,13 @@ typedef struct run {
     openpgp_keyring_t *ring;  /* the handle's, borrowed */
     uint8_t *entity;          /* the serialized payload; NULL for a plain run */
     size_t entity_size;
+    int entity_fd;            /* a large draft's payload, in a temporary file; else -1 */
+    char (*files)[PD_BODY_NAME_SIZE]; /* a large draft's copies: their body files */
+    char draft_file[PD_BODY_NAME_SIZE]; /* ... and the draft's own, "" until made */
+    int armored_fd;           /* ... the copy being made: its armored message; else -1 */
+    size_t armored_size;
+    char boundary[BOUNDARY_SIZE]; /* ... its envelope's boundary */
+    GString *tail;            /* ... what follows the entity or armored message; owned */
     const char *micalg;       /* of a detached signature */
     int64_t deadline;         /* pd_monotonic_ms() by which the run must be done */
     pgpdesk_outgoing_result_t *result;
@@ -986,12 +1133,24 @@ check_deadline(run_t *r)
                    r->pd->limits.time_limit_ms);
 }
 
+/* A run that did not succeed removes the body files it made. */
 static void
-run_clear(run_t *r)
+run_clear(run_t *r, bool succeeded)
 {
     free(r->keys.to_cc);
     free(r->keys.bcc);
     free(r->entity);
+    if (r->entity_fd >= 0)
+        close(r->entity_fd);
+    for (size_t i = 0; !succeeded && r->files && r->result && i < r->result->count; i++)
+        body_file_discard(r->pd, -1, r->files[i]);
+    if (!succeeded)
+        body_file_discard(r->pd, -1, r->draft_file);
+    free(r->files);
+    if (r->armored_fd >= 0)
+        close(r->armored_fd);
+    if (r->tail)
+        g_string_free(r->tail, TRUE);
     pgpdesk_outgoing_result_destroy(r->result);
 }
 
@@ -1077,6 +1236,121 @@ finish_message(const GString *message, bool pgp_mime, pgpdesk_outgoing_copy_t *c
     return PGPDESK_STATUS_SUCCESS;
 }
 
+/* A detached signature over the entity, in memory or in its file. */
+static pgpdesk_status_t
+sign_entity(run_t *r, uint8_t **sig, size_t *sig_size)
+{
+    if (r->entity_fd < 0)
+        return openpgp_sign_detached(r->ring, r->keys.signer, r->entity, r->entity_size, sig,
+                                     sig_size, &r->micalg);
+    GMimeStream *entity = pd_file_stream(r->entity_fd);
+    if (!entity)
+        return PGPDESK_STATUS_IO_ERROR;
+    openpgp_reader_t reader = pd_stream_reader(entity);
+    pgpdesk_status_t st = openpgp_sign_detached_stream(r->ring, r->keys.signer, &reader, sig,
+                                                      sig_size, &r->micalg);
+    g_object_unref(entity);
+    return st;
+}
+
+/* The entity encrypted (and signed when asked) to keys: into *armored, or for a large draft
+ * into a new temporary file, r->armored_fd. */
+static pgpdesk_status_t
+encrypt_entity(run_t *r, const char **keys, size_t key_count, uint8_t **armored, size_t *size)
+{
+    const char *signer = r->opts->sign ? r->keys.signer : NULL;
+    if (r->entity_fd < 0)
+        return openpgp_encrypt(r->ring, keys, key_count, signer, r->entity, r->entity_size,
+                               armored, size);
+    GMimeStream *entity = pd_file_stream(r->entity_fd);
+    if (!entity || (r->armored_fd = pd_temp_file(r->pd)) < 0) {
+        if (entity)
+            g_object_unref(entity);
+        return PGPDESK_STATUS_IO_ERROR;
+    }
+    pd_stream_rewind(entity);
+    openpgp_reader_t reader = pd_stream_reader(entity);
+    pgpdesk_status_t st = openpgp_encrypt_stream(r->ring, keys, key_count, signer, &reader,
+                                                r->armored_fd, size);
+    g_object_unref(entity);
+    if (st) {
+        close(r->armored_fd);
+        r->armored_fd = -1;
+    }
+    return st;
+}
+
+/* The size of a file's content without the line break(s) it ends with. */
+static size_t
+file_without_final_newlines(int fd, size_t size)
+{
+    uint8_t end[2];
+    size_t n = size < 2 ? size : 2;
+    if (pread(fd, end, n, (off_t) (size - n)) != (ssize_t) n)
+        return size;
+    return size - n + without_final_newlines(end, n);
+}
+
+/* A large draft's copy is written straight into a new body file, which becomes its article:
+ * the head (message), then from their files the entity (signed), the armored message
+ * (encrypted) or the draft's body (plain), then the tail. copy->file: that file, to read. */
+static pgpdesk_status_t
+write_copy_file(run_t *r, const GString *message, char name[PD_BODY_NAME_SIZE],
+                pgpdesk_outgoing_copy_t *copy)
+{
+    pgpdesk_t *pd = r->pd;
+    draft_t *d = r->draft;
+    int fd = -1;
+    pgpdesk_status_t st = body_file_create(pd, &fd, name);
+    if (st)
+        return st;
+    bool ok;
+    if (r->opts->sign || r->opts->encrypt) {
+        uint8_t *head = NULL;
+        size_t head_size = 0;
+        ok = !pd_crlf_canonical((const uint8_t *) message->str, message->len, &head,
+                                &head_size) &&
+             pd_write_all(fd, head, head_size);
+        free(head);
+    } else {
+        ok = pd_write_all(fd, message->str, message->len);
+    }
+    if (ok && r->armored_fd >= 0)
+        ok = pd_copy_file(r->armored_fd, 0,
+                          file_without_final_newlines(r->armored_fd, r->armored_size), fd);
+    else if (ok && r->opts->sign)
+        ok = pd_copy_file(r->entity_fd, 0, r->entity_size, fd);
+    else if (ok)
+        ok = pd_copy_file(d->fd, d->header_size, d->file_size - d->header_size, fd);
+    if (ok && r->tail)
+        ok = pd_write_all(fd, r->tail->str, r->tail->len);
+    off_t size = ok ? lseek(fd, 0, SEEK_CUR) : -1;
+    if (r->armored_fd >= 0) { /* each encrypted copy has its own armored message and tail */
+        close(r->armored_fd);
+        r->armored_fd = -1;
+        g_string_free(r->tail, TRUE);
+        r->tail = NULL;
+    }
+    if (size < 0) {
+        body_file_discard(pd, fd, name);
+        name[0] = '\0';
+        return pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be written.");
+    }
+    if ((st = body_file_keep(pd, fd))) {
+        body_file_discard(pd, -1, name);
+        name[0] = '\0';
+        return st;
+    }
+    int read_fd = body_file_open(pd, name);
+    if (read_fd < 0 || !(copy->file = fdopen(read_fd, "rb"))) {
+        if (read_fd >= 0)
+            close(read_fd);
+        return pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be opened.");
+    }
+    copy->size = (size_t) size;
+    return PGPDESK_STATUS_SUCCESS;
+}
+
 /* The message every copy shares when nothing is encrypted: the draft signed once, or the
  * draft itself. NULL with the status set when signing fails. */
 static GString *
@@ -1086,26 +1360,35 @@ shared_message(run_t *r, pgpdesk_status_t *st)
     GString *message = g_string_new(NULL);
     if (!r->opts->sign) {
         append_outer_headers(message, d, false, false);
-        g_string_append_len(message, (const char *) d->raw + d->header_size,
-                            (gssize) (d->size - d->header_size));
+        if (!d->stream) /* a large draft's body is copied from its file */
+            g_string_append_len(message, (const char *) d->raw + d->header_size,
+                                (gssize) (d->size - d->header_size));
         return message;
     }
     uint8_t *sig = NULL;
     size_t sig_size = 0;
     /* The signed part travels in the clear: it must cross 7-bit MTAs unchanged. */
-    if (!is_7bit_safe(r->entity, r->entity_size))
+    if (!(d->stream ? file_is_7bit_safe(r->entity_fd, r->entity_size)
+                    : is_7bit_safe(r->entity, r->entity_size)))
         *st = pd_fail(r->pd, PGPDESK_STATUS_MALFORMED_MESSAGE,
                       "The draft holds 8-bit data or overlong lines that cannot be made 7-bit "
                       "safe for signing.");
-    else if ((*st = openpgp_sign_detached(r->ring, r->keys.signer, r->entity, r->entity_size,
-                                         &sig, &sig_size, &r->micalg)))
+    else if ((*st = sign_entity(r, &sig, &sig_size)))
         crypto_failed(r, *st, "sign");
     if (*st) {
         g_string_free(message, TRUE);
         return NULL;
     }
     append_outer_headers(message, d, true, false);
-    append_signed(message, r->entity, r->entity_size, sig, sig_size, r->micalg);
+    if (d->stream) {
+        /* The head; write_copy_file() copies the entity and adds the tail. */
+        choose_boundary_file(r->entity_fd, r->entity_size, r->boundary);
+        signed_head(message, r->micalg, r->boundary);
+        r->tail = g_string_new(NULL);
+        signed_tail(r->tail, sig, sig_size, r->boundary);
+    } else {
+        append_signed(message, r->entity, r->entity_size, sig, sig_size, r->micalg);
+    }
     free(sig);
     return message;
 }
@@ -1122,8 +1405,7 @@ encrypted_message(run_t *r, const fingerprint_t *fprs, size_t count, pgpdesk_sta
     size_t key_count = encryption_keys(fprs, count, r->keys.sender, keys);
     uint8_t *armored = NULL;
     size_t armored_size = 0;
-    *st = openpgp_encrypt(r->ring, keys, key_count, r->opts->sign ? r->keys.signer : NULL,
-                         r->entity, r->entity_size, &armored, &armored_size);
+    *st = encrypt_entity(r, keys, key_count, &armored, &armored_size);
     free(keys);
     if (*st) {
         bool signing = *st == PGPDESK_STATUS_NO_SENDER_KEY ||
@@ -1133,7 +1415,16 @@ encrypted_message(run_t *r, const fingerprint_t *fprs, size_t count, pgpdesk_sta
     }
     GString *message = g_string_new(NULL);
     append_outer_headers(message, r->draft, true, r->opts->protected_headers);
-    append_encrypted(message, armored, armored_size);
+    if (r->armored_fd >= 0) {
+        /* The head; write_copy_file() copies the armored message and adds the tail. */
+        choose_boundary_file(r->armored_fd, armored_size, r->boundary);
+        encrypted_head(message, r->boundary);
+        r->armored_size = armored_size;
+        r->tail = g_string_new(NULL);
+        g_string_append_printf(r->tail, "\r\n--%s--\r\n", r->boundary);
+    } else {
+        append_encrypted(message, armored, armored_size);
+    }
     free(armored);
     return message;
 }
@@ -1145,7 +1436,8 @@ build_copies(run_t *r)
     draft_t *d = r->draft;
     size_t count = (d->to_cc_count ? 1 : 0) + d->bcc_count;
     if (!(r->result = calloc(1, sizeof *r->result)) ||
-        !(r->result->copies = calloc(count, sizeof *r->result->copies)))
+        !(r->result->copies = calloc(count, sizeof *r->result->copies)) ||
+        (d->stream && !(r->files = calloc(count, sizeof *r->files))))
         return pd_fail(r->pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
     pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
     GString *shared = r->opts->encrypt ? NULL : shared_message(r, &st);
@@ -1161,7 +1453,9 @@ build_copies(run_t *r)
         GString *message = shared;
         if (!st && !shared)
             message = encrypted_message(r, fprs, n, &st);
-        if (!st && (st = finish_message(message, r->opts->sign || r->opts->encrypt, copy)))
+        if (!st && r->files)
+            st = write_copy_file(r, message, r->files[i], copy);
+        else if (!st && (st = finish_message(message, r->opts->sign || r->opts->encrypt, copy)))
             pd_fail(r->pd, st, NULL);
         if (message && message != shared)
             g_string_free(message, TRUE);
@@ -1208,6 +1502,22 @@ log_copy(run_t *r, const pgpdesk_outgoing_copy_t *copy, const fingerprint_t *fpr
     free(to);
 }
 
+/* A large draft is kept as a body file too: its articles show it. */
+static pgpdesk_status_t
+store_draft_file(run_t *r)
+{
+    int fd = -1;
+    pgpdesk_status_t st = body_file_create(r->pd, &fd, r->draft_file);
+    if (st)
+        return st;
+    if (!pd_copy_file(r->draft->fd, 0, r->draft->file_size, fd)) {
+        body_file_discard(r->pd, fd, r->draft_file);
+        r->draft_file[0] = '\0';
+        return pd_fail(r->pd, PGPDESK_STATUS_IO_ERROR, "The draft could not be stored.");
+    }
+    return body_file_keep(r->pd, fd);
+}
+
 /* Stores every copy as an outgoing article and logs each, all or none. */
 static pgpdesk_status_t
 store_copies(run_t *r)
@@ -1223,15 +1533,21 @@ store_copies(run_t *r)
     char *cc = internet_address_list_length(cc_list)
                    ? internet_address_list_to_string(cc_list, NULL, FALSE) : NULL;
     json_t *security = security_json(r->opts);
-    article_fields_t fields = {.mime = d->raw, .mime_size = d->size, .from = from, .to = to,
-                               .cc = cc, .subject = g_mime_message_get_subject(msg),
+    article_fields_t fields = {.mime = d->stream ? NULL : d->raw, .mime_size = d->size,
+                               .mime_file = d->stream ? r->draft_file : NULL, .from = from,
+                               .to = to, .cc = cc, .subject = g_mime_message_get_subject(msg),
                                .message_id = d->message_id, .security = security};
     store_t *store = pd->store;
-    pgpdesk_status_t st = security ? store->ops->begin(store) : PGPDESK_STATUS_OUT_OF_MEMORY;
+    pgpdesk_status_t st = security ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
+    if (!st && d->stream)
+        st = store_draft_file(r);
+    if (!st)
+        st = store->ops->begin(store);
     bool began = !st;
     for (size_t i = 0; !st && i < r->result->count; i++) {
         pgpdesk_outgoing_copy_t *copy = &r->result->copies[i];
-        st = article_store_raw(pd, "out", copy->message, copy->size, NULL, &copy->article_id);
+        st = article_store_raw(pd, "out", copy->message, copy->size,
+                               r->files ? r->files[i] : NULL, &copy->article_id);
         if (!st)
             st = article_store_fields(pd, copy->article_id, &fields);
     }
@@ -1257,30 +1573,25 @@ store_copies(run_t *r)
 
 /* ---------------------------------------------------------------- the entry point */
 
-pgpdesk_status_t
-pgpdesk_outgoing_process(pgpdesk_t *pd, const void *draft, size_t size,
-                         const pgpdesk_outgoing_options_t *options,
-                         pgpdesk_outgoing_result_t **out)
+/* Everything after the draft is at hand (in memory, or a large one in its file). */
+static pgpdesk_status_t
+process_draft(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *options,
+              pgpdesk_outgoing_result_t **out)
 {
     static const pgpdesk_outgoing_options_t plain = {0};
-    if (!pd || !out || (!draft && size))
-        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
-    if (size > pd->limits.max_message_size)
-        return pd_fail(pd, PGPDESK_STATUS_MESSAGE_TOO_LARGE,
-                       "The draft is larger than the limit of %zu bytes.",
-                       pd->limits.max_message_size);
     pd_gmime_init();
     pd->errmsg[0] = '\0';
-    draft_t d = {0};
-    run_t r = {.pd = pd, .opts = options ? options : &plain, .draft = &d,
-               .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms};
-    pgpdesk_status_t st = draft_parse(pd, draft, size, &d);
+    run_t r = {.pd = pd, .opts = options ? options : &plain, .draft = d,
+               .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms, .entity_fd = -1,
+               .armored_fd = -1};
+    pgpdesk_status_t st = draft_parse(pd, d);
     if (!st)
         st = resolve_keys(&r);
     if (!st && (r.opts->sign || r.opts->encrypt)) {
         st = load_keys(&r);
         if (!st)
-            st = entity_serialize(pd, &d, r.opts, &r.entity, &r.entity_size);
+            st = d->stream ? entity_serialize_file(pd, d, r.opts, &r.entity_fd, &r.entity_size)
+                           : entity_serialize(pd, d, r.opts, &r.entity, &r.entity_size);
         if (!st)
             st = check_deadline(&r);
     }
@@ -1292,7 +1603,63 @@ pgpdesk_outgoing_process(pgpdesk_t *pd, const void *draft, size_t size,
         *out = r.result;
         r.result = NULL;
     }
-    run_clear(&r);
-    draft_clear(&d);
+    run_clear(&r, !st);
+    draft_clear(d);
+    return st;
+}
+
+static pgpdesk_status_t
+draft_too_large(pgpdesk_t *pd)
+{
+    return pd_fail(pd, PGPDESK_STATUS_MESSAGE_TOO_LARGE,
+                   "The draft is larger than the limit of %zu bytes.", pd->limits.max_message_size);
+}
+
+pgpdesk_status_t
+pgpdesk_outgoing_process(pgpdesk_t *pd, const void *draft, size_t size,
+                         const pgpdesk_outgoing_options_t *options,
+                         pgpdesk_outgoing_result_t **out)
+{
+    if (!pd || !out || (!draft && size))
+        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
+    if (size > pd->limits.max_message_size)
+        return draft_too_large(pd);
+    draft_t d = {.raw = draft, .size = size, .fd = -1};
+    return process_draft(pd, &d, options, out);
+}
+
+pgpdesk_status_t
+pgpdesk_outgoing_process_file(pgpdesk_t *pd, int draft_fd,
+                              const pgpdesk_outgoing_options_t *options,
+                              pgpdesk_outgoing_result_t **out)
+{
+    struct stat sb;
+    if (!pd || !out || draft_fd < 0 || fstat(draft_fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT,
+                       "The draft must be given as a regular file.");
+    size_t size = (size_t) sb.st_size;
+    if (size > pd->limits.max_message_size)
+        return draft_too_large(pd);
+    size_t head = size <= PD_STREAM_THRESHOLD ? size : HEADER_SECTION_MAX;
+    uint8_t *raw = malloc(head + 1);
+    if (!raw)
+        return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    ssize_t got = pread(draft_fd, raw, head, 0);
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    if (got < 0 || (size <= PD_STREAM_THRESHOLD && (size_t) got != size)) {
+        st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "The draft file could not be read.");
+    } else if (size <= PD_STREAM_THRESHOLD) {
+        st = pgpdesk_outgoing_process(pd, raw, size, options, out);
+    } else {
+        /* The draft owns raw (its header section) from here on. */
+        draft_t d = {.raw = raw, .size = (size_t) got, .fd = draft_fd, .file_size = size,
+                     .stream = pd_file_stream(draft_fd)};
+        if (!d.stream) {
+            free(raw);
+            return pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "The draft file could not be read.");
+        }
+        return process_draft(pd, &d, options, out);
+    }
+    free(raw);
     return st;
 }
