@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -75,6 +76,22 @@ is_directory(const char *path)
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+/* Writes one copy to out: from memory, or (a large draft) from the copy's file. */
+static bool
+put_copy(const pgpdesk_outgoing_copy_t *copy, FILE *out)
+{
+    if (copy->message)
+        return fwrite(copy->message, 1, copy->size, out) == copy->size;
+    char buf[65536];
+    size_t n;
+    if (fseek(copy->file, 0, SEEK_SET) != 0)
+        return false;
+    while ((n = fread(buf, 1, sizeof buf, copy->file)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            return false;
+    return !ferror(copy->file);
+}
+
 /* Writes each copy where it was asked for; file_names gets the file of each (NULL if none).
  * Returns CLI_ERROR after printing why when a copy could not be written. */
 static int
@@ -95,12 +112,14 @@ write_copies(const destination_t *to, const pgpdesk_outgoing_result_t *result, c
             return cli_error("out of memory");
         if (!path) {
             if (!to->json)
-                fwrite(copy->message, 1, copy->size, stdout);
+                put_copy(copy, stdout);
             continue;
         }
         file_names[i] = path;
-        if (cli_write_file(path, copy->message, copy->size, false) != CLI_OK)
-            return CLI_ERROR;
+        FILE *out = fopen(path, "wb");
+        bool ok = out && put_copy(copy, out);
+        if (!out || fclose(out) != 0 || !ok)
+            return cli_error("%s: %s", path, strerror(errno));
         if (to->output_dir && !to->json)
             fprintf(stderr, "pgpdesk: wrote %s\n", path);
     }
@@ -157,18 +176,33 @@ cli_cmd_outgoing(cli_t *cli, int argc, char **argv)
     pgpdesk_get_limits(cli->pd, &limits);
     uint8_t *draft = NULL;
     size_t size = 0;
-    /* One byte over the limit is enough for the library to refuse the draft as too large. */
-    if ((rc = cli_read_input(input ? input : "-", limits.max_message_size, &draft, &size)))
-        return rc;
-    /* Checked before anything is stored: the copies would have nowhere to go. */
-    if (!to.output_dir && (to.output || !to.json) && has_bcc_address(draft, size)) {
-        free(draft);
-        return cli_usage_error(usage, "the draft has Bcc addresses, so it makes one message for "
-                                      "each of them: give --output-dir DIR");
+    /* A file is streamed (a large draft is never read whole into memory); what is read here
+     * is its start, for the Bcc check. One byte over the limit is enough for the library to
+     * refuse standard input as too large. */
+    int fd = input && strcmp(input, "-") != 0 ? open(input, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        enum { HEAD = 1 << 20 };
+        if (!(draft = malloc(HEAD)))
+            rc = cli_error("out of memory");
+        ssize_t n = draft ? pread(fd, draft, HEAD, 0) : 0;
+        size = n > 0 ? (size_t) n : 0;
+    } else {
+        rc = cli_read_input(input ? input : "-", limits.max_message_size, &draft, &size);
     }
+    /* Checked before anything is stored: the copies would have nowhere to go. */
+    if (!rc && !to.output_dir && (to.output || !to.json) && has_bcc_address(draft, size))
+        rc = cli_usage_error(usage, "the draft has Bcc addresses, so it makes one message for "
+                                    "each of them: give --output-dir DIR");
     pgpdesk_outgoing_result_t *result = NULL;
-    pgpdesk_status_t st = pgpdesk_outgoing_process(cli->pd, draft, size, &options, &result);
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    if (!rc)
+        st = fd >= 0 ? pgpdesk_outgoing_process_file(cli->pd, fd, &options, &result)
+                     : pgpdesk_outgoing_process(cli->pd, draft, size, &options, &result);
     free(draft);
+    if (fd >= 0)
+        close(fd);
+    if (rc)
+        return rc;
     if (st)
         return cli_fail(cli, st);
     char **file_names = calloc(result->count, sizeof *file_names);

@@ -17,8 +17,11 @@
 #include "internal.h"
 #include "spool.h"
 
+#include <errno.h>
 #include <gmime/gmime.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -772,18 +775,16 @@ entity_serialize(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *op
     return st;
 }
 
-/* The same for a large draft, into a private temporary file. fd: the file, positioned at its
- * end; the caller closes it. */
-static pgpdesk_status_t
-entity_serialize_file(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *opts,
-                      int *fd, size_t *size)
+/* Writes a prepared entity, CRLF-canonical, to the file or (socket) the socket fd. */
+static bool
+entity_write(GMimeObject *entity, int fd, bool socket)
 {
-    GMimeObject *entity = entity_prepare(d, opts);
-    if ((*fd = pd_temp_file(pd)) < 0)
-        return PGPDESK_STATUS_IO_ERROR;
     GMimeFormatOptions *format = dos_format();
-    GMimeStream *file = g_mime_stream_fs_new(*fd);
-    g_mime_stream_fs_set_owner(GMIME_STREAM_FS(file), FALSE);
+    GMimeStream *file = socket ? g_mime_stream_pipe_new(fd) : g_mime_stream_fs_new(fd);
+    if (socket)
+        g_mime_stream_pipe_set_owner(GMIME_STREAM_PIPE(file), FALSE);
+    else
+        g_mime_stream_fs_set_owner(GMIME_STREAM_FS(file), FALSE);
     GMimeStream *canonical = g_mime_stream_filter_new(file);
     GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
     g_mime_stream_filter_add(GMIME_STREAM_FILTER(canonical), crlf);
@@ -793,6 +794,19 @@ entity_serialize_file(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_
     g_object_unref(canonical);
     g_object_unref(file);
     g_mime_format_options_free(format);
+    return ok;
+}
+
+/* The same for a large draft, into a private temporary file. fd: the file, positioned at its
+ * end; the caller closes it. */
+static pgpdesk_status_t
+entity_serialize_file(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *opts,
+                      int *fd, size_t *size)
+{
+    GMimeObject *entity = entity_prepare(d, opts);
+    if ((*fd = pd_temp_file(pd)) < 0)
+        return PGPDESK_STATUS_IO_ERROR;
+    bool ok = entity_write(entity, *fd, false);
     off_t end = ok ? lseek(*fd, 0, SEEK_END) : -1;
     if (end < 0)
         return pd_fail(pd, PGPDESK_STATUS_MALFORMED_MESSAGE, "The draft could not be serialized.");
@@ -1112,10 +1126,7 @@ typedef struct run {
     int entity_fd;            /* a large draft's payload, in a temporary file; else -1 */
     char (*files)[PD_BODY_NAME_SIZE]; /* a large draft's copies: their body files */
     char draft_file[PD_BODY_NAME_SIZE]; /* ... and the draft's own, "" until made */
-    int armored_fd;           /* ... the copy being made: its armored message; else -1 */
-    size_t armored_size;
-    char boundary[BOUNDARY_SIZE]; /* ... its envelope's boundary */
-    GString *tail;            /* ... what follows the entity or armored message; owned */
+    GString *tail;            /* ... signed: what follows the entity in every copy; owned */
     const char *micalg;       /* of a detached signature */
     int64_t deadline;         /* pd_monotonic_ms() by which the run must be done */
     pgpdesk_outgoing_result_t *result;
@@ -1147,8 +1158,6 @@ run_clear(run_t *r, bool succeeded)
     if (!succeeded)
         body_file_discard(r->pd, -1, r->draft_file);
     free(r->files);
-    if (r->armored_fd >= 0)
-        close(r->armored_fd);
     if (r->tail)
         g_string_free(r->tail, TRUE);
     pgpdesk_outgoing_result_destroy(r->result);
@@ -1236,6 +1245,63 @@ finish_message(const GString *message, bool pgp_mime, pgpdesk_outgoing_copy_t *c
     return PGPDESK_STATUS_SUCCESS;
 }
 
+/* A large draft sent as one encrypted copy: a second thread serializes the entity into a
+ * socket while librnp encrypts what comes out of it, so the two cores share the work and no
+ * temporary file is written. */
+typedef struct entity_pipe {
+    GMimeObject *entity;
+    int fds[2]; /* [0] librnp reads, [1] the thread writes */
+    pthread_t thread;
+    bool started;
+    bool ok;
+} entity_pipe_t;
+
+static void *
+entity_pipe_run(void *arg)
+{
+    entity_pipe_t *p = arg;
+    p->ok = entity_write(p->entity, p->fds[1], true);
+    shutdown(p->fds[1], SHUT_WR); /* the reader sees the end */
+    return NULL;
+}
+
+static ptrdiff_t
+socket_read(void *ctx, void *buf, size_t len)
+{
+    ssize_t n;
+    do {
+        n = read(*(int *) ctx, buf, len);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+static bool
+entity_pipe_start(entity_pipe_t *p, GMimeObject *entity)
+{
+    *p = (entity_pipe_t){.entity = entity, .fds = {-1, -1}};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p->fds) != 0)
+        return false;
+    p->started = pthread_create(&p->thread, NULL, entity_pipe_run, p) == 0;
+    return p->started;
+}
+
+/* Waits for the thread; first drains what librnp left unread, so the writer never blocks.
+ * True when the whole entity was written. */
+static bool
+entity_pipe_finish(entity_pipe_t *p)
+{
+    if (p->started) {
+        char buf[65536];
+        while (socket_read(&p->fds[0], buf, sizeof buf) > 0)
+            ;
+        pthread_join(p->thread, NULL);
+    }
+    for (size_t i = 0; i < 2; i++)
+        if (p->fds[i] >= 0)
+            close(p->fds[i]);
+    return p->started && p->ok;
+}
+
 /* A detached signature over the entity, in memory or in its file. */
 static pgpdesk_status_t
 sign_entity(run_t *r, uint8_t **sig, size_t *sig_size)
@@ -1253,50 +1319,97 @@ sign_entity(run_t *r, uint8_t **sig, size_t *sig_size)
     return st;
 }
 
-/* The entity encrypted (and signed when asked) to keys: into *armored, or for a large draft
- * into a new temporary file, r->armored_fd. */
+/* The entity encrypted (and signed when asked) to one copy's recipients and the sender: into
+ * *armored, or (out_fd >= 0, a large draft) appended to the file out_fd. A failure is the
+ * handle's message and logged. */
 static pgpdesk_status_t
-encrypt_entity(run_t *r, const char **keys, size_t key_count, uint8_t **armored, size_t *size)
+encrypt_entity(run_t *r, const fingerprint_t *fprs, size_t count, int out_fd, uint8_t **armored,
+               size_t *size)
 {
+    const char **keys = calloc(count + 1, sizeof *keys);
+    if (!keys)
+        return pd_fail(r->pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    size_t key_count = encryption_keys(fprs, count, r->keys.sender, keys);
     const char *signer = r->opts->sign ? r->keys.signer : NULL;
-    if (r->entity_fd < 0)
-        return openpgp_encrypt(r->ring, keys, key_count, signer, r->entity, r->entity_size,
-                               armored, size);
-    GMimeStream *entity = pd_file_stream(r->entity_fd);
-    if (!entity || (r->armored_fd = pd_temp_file(r->pd)) < 0) {
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    if (out_fd < 0) {
+        st = openpgp_encrypt(r->ring, keys, key_count, signer, r->entity, r->entity_size,
+                             armored, size);
+    } else if (r->entity_fd < 0) {
+        entity_pipe_t pipe;
+        bool started = entity_pipe_start(&pipe, entity_prepare(r->draft, r->opts));
+        openpgp_reader_t reader = {.read = socket_read, .ctx = &pipe.fds[0]};
+        st = started ? openpgp_encrypt_stream(r->ring, keys, key_count, signer, &reader, out_fd,
+                                              size)
+                     : PGPDESK_STATUS_IO_ERROR;
+        if (!entity_pipe_finish(&pipe) && !st)
+            st = pd_fail(r->pd, PGPDESK_STATUS_MALFORMED_MESSAGE,
+                         "The draft could not be serialized.");
+    } else {
+        GMimeStream *entity = pd_file_stream(r->entity_fd);
+        openpgp_reader_t reader = entity ? pd_stream_reader(entity) : (openpgp_reader_t){0};
+        st = entity ? openpgp_encrypt_stream(r->ring, keys, key_count, signer, &reader, out_fd,
+                                             size)
+                    : PGPDESK_STATUS_IO_ERROR;
         if (entity)
             g_object_unref(entity);
-        return PGPDESK_STATUS_IO_ERROR;
     }
-    pd_stream_rewind(entity);
-    openpgp_reader_t reader = pd_stream_reader(entity);
-    pgpdesk_status_t st = openpgp_encrypt_stream(r->ring, keys, key_count, signer, &reader,
-                                                r->armored_fd, size);
-    g_object_unref(entity);
+    free(keys);
     if (st) {
-        close(r->armored_fd);
-        r->armored_fd = -1;
+        bool signing = st == PGPDESK_STATUS_NO_SENDER_KEY || st == PGPDESK_STATUS_PASSPHRASE_INVALID;
+        crypto_failed(r, st, signing ? "sign" : "encryption");
     }
     return st;
 }
 
-/* The size of a file's content without the line break(s) it ends with. */
-static size_t
-file_without_final_newlines(int fd, size_t size)
+static bool
+write_canonical(int fd, const GString *text)
 {
-    uint8_t end[2];
-    size_t n = size < 2 ? size : 2;
-    if (pread(fd, end, n, (off_t) (size - n)) != (ssize_t) n)
-        return size;
-    return size - n + without_final_newlines(end, n);
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    bool ok = !pd_crlf_canonical((const uint8_t *) text->str, text->len, &bytes, &size) &&
+              pd_write_all(fd, bytes, size);
+    free(bytes);
+    return ok;
+}
+
+/* An encrypted copy of a large draft into fd: the envelope's head, librnp's armored message
+ * straight after it, then (over the armored message's final line break) the tail. The
+ * boundary needs no search: armored text is base64 lines, which never hold "=_". */
+static pgpdesk_status_t
+write_encrypted_file(run_t *r, const fingerprint_t *fprs, size_t count, int fd)
+{
+    char boundary[BOUNDARY_SIZE], hex[33];
+    random_hex(hex);
+    snprintf(boundary, sizeof boundary, "pgpdesk=_%s", hex);
+    GString *head = g_string_new(NULL);
+    append_outer_headers(head, r->draft, true, r->opts->protected_headers);
+    encrypted_head(head, boundary);
+    bool ok = write_canonical(fd, head);
+    g_string_free(head, TRUE);
+    size_t armored_size = 0;
+    pgpdesk_status_t st = ok ? encrypt_entity(r, fprs, count, fd, NULL, &armored_size)
+                             : pd_fail(r->pd, PGPDESK_STATUS_IO_ERROR, NULL);
+    if (st)
+        return st;
+    off_t end = lseek(fd, 0, SEEK_END);
+    uint8_t last[2];
+    ok = end >= 2 && pread(fd, last, 2, end - 2) == 2;
+    off_t cut = ok ? end - 2 + (off_t) without_final_newlines(last, 2) : -1;
+    char *tail = g_strdup_printf("\r\n--%s--\r\n", boundary);
+    ok = ok && lseek(fd, cut, SEEK_SET) == cut && pd_write_all(fd, tail, strlen(tail)) &&
+         ftruncate(fd, cut + (off_t) strlen(tail)) == 0;
+    g_free(tail);
+    return ok ? PGPDESK_STATUS_SUCCESS
+              : pd_fail(r->pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be written.");
 }
 
 /* A large draft's copy is written straight into a new body file, which becomes its article:
- * the head (message), then from their files the entity (signed), the armored message
- * (encrypted) or the draft's body (plain), then the tail. copy->file: that file, to read. */
+ * encrypted, or else the shared head (message), then from their files the entity (signed) or
+ * the draft's body (plain), then the tail. copy->file: that file, to read. */
 static pgpdesk_status_t
-write_copy_file(run_t *r, const GString *message, char name[PD_BODY_NAME_SIZE],
-                pgpdesk_outgoing_copy_t *copy)
+write_copy_file(run_t *r, const GString *message, const fingerprint_t *fprs, size_t count,
+                char name[PD_BODY_NAME_SIZE], pgpdesk_outgoing_copy_t *copy)
 {
     pgpdesk_t *pd = r->pd;
     draft_t *d = r->draft;
@@ -1304,48 +1417,32 @@ write_copy_file(run_t *r, const GString *message, char name[PD_BODY_NAME_SIZE],
     pgpdesk_status_t st = body_file_create(pd, &fd, name);
     if (st)
         return st;
-    bool ok;
-    if (r->opts->sign || r->opts->encrypt) {
-        uint8_t *head = NULL;
-        size_t head_size = 0;
-        ok = !pd_crlf_canonical((const uint8_t *) message->str, message->len, &head,
-                                &head_size) &&
-             pd_write_all(fd, head, head_size);
-        free(head);
-    } else {
-        ok = pd_write_all(fd, message->str, message->len);
+    bool ok = true;
+    if (r->opts->encrypt)
+        st = write_encrypted_file(r, fprs, count, fd);
+    else if (r->opts->sign)
+        ok = write_canonical(fd, message) && pd_copy_file(r->entity_fd, 0, r->entity_size, fd) &&
+             pd_write_all(fd, r->tail->str, r->tail->len);
+    else
+        ok = pd_write_all(fd, message->str, message->len) &&
+             pd_copy_file(d->fd, d->header_size, d->file_size - d->header_size, fd);
+    off_t size = !st && ok ? lseek(fd, 0, SEEK_END) : -1;
+    if (!st && size < 0)
+        st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be written.");
+    if (!st)
+        st = body_file_keep(pd, fd);
+    else
+        close(fd);
+    int read_fd = st ? -1 : body_file_open(pd, name);
+    if (!st && (read_fd < 0 || !(copy->file = fdopen(read_fd, "rb")))) {
+        if (read_fd >= 0)
+            close(read_fd);
+        st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be opened.");
     }
-    if (ok && r->armored_fd >= 0)
-        ok = pd_copy_file(r->armored_fd, 0,
-                          file_without_final_newlines(r->armored_fd, r->armored_size), fd);
-    else if (ok && r->opts->sign)
-        ok = pd_copy_file(r->entity_fd, 0, r->entity_size, fd);
-    else if (ok)
-        ok = pd_copy_file(d->fd, d->header_size, d->file_size - d->header_size, fd);
-    if (ok && r->tail)
-        ok = pd_write_all(fd, r->tail->str, r->tail->len);
-    off_t size = ok ? lseek(fd, 0, SEEK_CUR) : -1;
-    if (r->armored_fd >= 0) { /* each encrypted copy has its own armored message and tail */
-        close(r->armored_fd);
-        r->armored_fd = -1;
-        g_string_free(r->tail, TRUE);
-        r->tail = NULL;
-    }
-    if (size < 0) {
-        body_file_discard(pd, fd, name);
-        name[0] = '\0';
-        return pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be written.");
-    }
-    if ((st = body_file_keep(pd, fd))) {
+    if (st) {
         body_file_discard(pd, -1, name);
         name[0] = '\0';
         return st;
-    }
-    int read_fd = body_file_open(pd, name);
-    if (read_fd < 0 || !(copy->file = fdopen(read_fd, "rb"))) {
-        if (read_fd >= 0)
-            close(read_fd);
-        return pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be opened.");
     }
     copy->size = (size_t) size;
     return PGPDESK_STATUS_SUCCESS;
@@ -1382,10 +1479,11 @@ shared_message(run_t *r, pgpdesk_status_t *st)
     append_outer_headers(message, d, true, false);
     if (d->stream) {
         /* The head; write_copy_file() copies the entity and adds the tail. */
-        choose_boundary_file(r->entity_fd, r->entity_size, r->boundary);
-        signed_head(message, r->micalg, r->boundary);
+        char boundary[BOUNDARY_SIZE];
+        choose_boundary_file(r->entity_fd, r->entity_size, boundary);
+        signed_head(message, r->micalg, boundary);
         r->tail = g_string_new(NULL);
-        signed_tail(r->tail, sig, sig_size, r->boundary);
+        signed_tail(r->tail, sig, sig_size, boundary);
     } else {
         append_signed(message, r->entity, r->entity_size, sig, sig_size, r->micalg);
     }
@@ -1397,34 +1495,13 @@ shared_message(run_t *r, pgpdesk_status_t *st)
 static GString *
 encrypted_message(run_t *r, const fingerprint_t *fprs, size_t count, pgpdesk_status_t *st)
 {
-    const char **keys = calloc(count + 1, sizeof *keys);
-    if (!keys) {
-        *st = pd_fail(r->pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
-        return NULL;
-    }
-    size_t key_count = encryption_keys(fprs, count, r->keys.sender, keys);
     uint8_t *armored = NULL;
     size_t armored_size = 0;
-    *st = encrypt_entity(r, keys, key_count, &armored, &armored_size);
-    free(keys);
-    if (*st) {
-        bool signing = *st == PGPDESK_STATUS_NO_SENDER_KEY ||
-                       *st == PGPDESK_STATUS_PASSPHRASE_INVALID;
-        crypto_failed(r, *st, signing ? "sign" : "encryption");
+    if ((*st = encrypt_entity(r, fprs, count, -1, &armored, &armored_size)))
         return NULL;
-    }
     GString *message = g_string_new(NULL);
     append_outer_headers(message, r->draft, true, r->opts->protected_headers);
-    if (r->armored_fd >= 0) {
-        /* The head; write_copy_file() copies the armored message and adds the tail. */
-        choose_boundary_file(r->armored_fd, armored_size, r->boundary);
-        encrypted_head(message, r->boundary);
-        r->armored_size = armored_size;
-        r->tail = g_string_new(NULL);
-        g_string_append_printf(r->tail, "\r\n--%s--\r\n", r->boundary);
-    } else {
-        append_encrypted(message, armored, armored_size);
-    }
+    append_encrypted(message, armored, armored_size);
     free(armored);
     return message;
 }
@@ -1451,11 +1528,12 @@ build_copies(run_t *r)
             if (!pd_strv_push(&copy->recipients, &copy->recipient_count, addrs[j]))
                 st = pd_fail(r->pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
         GString *message = shared;
-        if (!st && !shared)
-            message = encrypted_message(r, fprs, n, &st);
         if (!st && r->files)
-            st = write_copy_file(r, message, r->files[i], copy);
-        else if (!st && (st = finish_message(message, r->opts->sign || r->opts->encrypt, copy)))
+            st = write_copy_file(r, shared, fprs, n, r->files[i], copy);
+        else if (!st && !shared)
+            message = encrypted_message(r, fprs, n, &st);
+        if (!st && !r->files &&
+            (st = finish_message(message, r->opts->sign || r->opts->encrypt, copy)))
             pd_fail(r->pd, st, NULL);
         if (message && message != shared)
             g_string_free(message, TRUE);
@@ -1573,6 +1651,14 @@ store_copies(run_t *r)
 
 /* ---------------------------------------------------------------- the entry point */
 
+/* A large draft encrypted to a single copy needs its entity once: it is piped, not filed. */
+static bool
+one_encrypted_copy(const run_t *r)
+{
+    const draft_t *d = r->draft;
+    return r->opts->encrypt && (d->to_cc_count ? 1 : 0) + d->bcc_count == 1;
+}
+
 /* Everything after the draft is at hand (in memory, or a large one in its file). */
 static pgpdesk_status_t
 process_draft(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *options,
@@ -1582,16 +1668,16 @@ process_draft(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *optio
     pd_gmime_init();
     pd->errmsg[0] = '\0';
     run_t r = {.pd = pd, .opts = options ? options : &plain, .draft = d,
-               .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms, .entity_fd = -1,
-               .armored_fd = -1};
+               .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms, .entity_fd = -1};
     pgpdesk_status_t st = draft_parse(pd, d);
     if (!st)
         st = resolve_keys(&r);
     if (!st && (r.opts->sign || r.opts->encrypt)) {
         st = load_keys(&r);
         if (!st)
-            st = d->stream ? entity_serialize_file(pd, d, r.opts, &r.entity_fd, &r.entity_size)
-                           : entity_serialize(pd, d, r.opts, &r.entity, &r.entity_size);
+            st = !d->stream ? entity_serialize(pd, d, r.opts, &r.entity, &r.entity_size)
+                 : one_encrypted_copy(&r) ? PGPDESK_STATUS_SUCCESS /* piped: encrypt_entity() */
+                 : entity_serialize_file(pd, d, r.opts, &r.entity_fd, &r.entity_size);
         if (!st)
             st = check_deadline(&r);
     }

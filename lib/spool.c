@@ -159,7 +159,7 @@ body_file_create(pgpdesk_t *pd, int *fd, char name[PD_BODY_NAME_SIZE])
         st = pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
     else if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", dir, strerror(errno));
-    else if ((*fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+    else if ((*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
         st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", path, strerror(errno));
     free(dir);
     free(path);
