@@ -462,7 +462,7 @@ class Bench:
                 self.add(section, r, label=label, size_mb=mb)
                 m = re.search(r"at the default limits: (.*)", err)
                 if m:
-                    self.note(section, f"{mb} MB: at the default limits (64 MiB of message, "
+                    self.note(section, f"{mb} MB: at the default limits (128 MiB of message, "
                               f"10 s) the draft is refused: \"{m.group(1).strip()}\"; the "
                               f"bench raises them for W3.")
             # gpg warm and sq on the same bytes: the draft in, pgpdesk's sealed message out.
@@ -903,8 +903,12 @@ def w3_table(bench, out):
     out.append("")
     out.append("MB/s counts attachment megabytes (MiB) per second of the median operation. "
                "gpg and sq stream from stdin to stdout; their peak RSS is the gpg/sq "
-               "process's (the agent's is not counted). pgpdesk's API takes and returns whole "
-               "messages in memory, so its figures include the input read in (\"RSS before\").")
+               "process's (the agent's is not counted). pgpdesk runs through its file entry "
+               "points (pgpdesk_outgoing_process_file, pgpdesk_incoming_process_file), which "
+               "stream a message over 8 MiB: its figures include storing the draft and the sealed "
+               "message (seal), or the message and its decrypted view (open), as files beside the "
+               "database, each made durable with fdatasync. The librnp floors here are "
+               "openpgp_encrypt/openpgp_decrypt on buffers in memory, for reference.")
     for line in bench.notes.get(section, []):
         out.append(f"\n{line}")
     out.append("")

@@ -206,9 +206,10 @@ pgpdesk_status_t pgpdesk_keystore_delete(pgpdesk_t *pd, const char *fingerprint)
 /* ---------------------------------------------------------------- limits */
 
 typedef struct pgpdesk_limits {
-    size_t decrypt_cap;        /* bytes of plaintext one message may decrypt to; 64 MiB */
+    size_t decrypt_cap;        /* bytes of plaintext one message may decrypt to; 128 MiB */
     unsigned time_limit_ms;    /* per message processed; 10,000 */
-    size_t max_message_size;   /* bytes of one raw message or draft; 64 MiB */
+    size_t max_message_size;   /* bytes of one raw message or draft; 128 MiB (a 50 MB
+                                * attachment is a 68 MB draft, sealed 93 MB) */
     unsigned max_mime_depth;   /* nesting of multiparts and messages; 16 */
     unsigned max_mime_parts;   /* leaves and containers in one message; 1,000 */
     unsigned log_retention_days; /* log rows older than this are purged; 30 */

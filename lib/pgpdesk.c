@@ -127,9 +127,9 @@ pgpdesk_open(const char *db_path, const char *master_key_path, pgpdesk_t **out, 
     pd->master_key = sodium_malloc(SEAL_KEY_SIZE);
     pd->db_path = strdup(db_path);
     pd->limits = (pgpdesk_limits_t){
-        .decrypt_cap = 64u << 20,
+        .decrypt_cap = 128u << 20,
         .time_limit_ms = 10000,
-        .max_message_size = 64u << 20,
+        .max_message_size = 128u << 20,
         .max_mime_depth = 16,
         .max_mime_parts = 1000,
         .log_retention_days = 30,
