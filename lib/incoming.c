@@ -255,7 +255,7 @@ decoded_part_stream(GMimeObject *obj)
         return NULL;
     GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
     GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(content);
-    pd_stream_rewind(stream);
+    g_mime_stream_reset(stream);
     GMimeStream *decoded = g_mime_stream_filter_new(stream);
     if (encoding == GMIME_CONTENT_ENCODING_BASE64 ||
         encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
@@ -460,7 +460,7 @@ for_each_line(GMimeStream *stream, line_fn line, void *line_ctx)
     uint8_t *buf = malloc(2 * CHUNK);
     size_t have = 0;
     gint64 offset = 0; /* of buf[0] in the stream */
-    bool more = buf != NULL && pd_stream_rewind(stream);
+    bool more = buf != NULL && g_mime_stream_reset(stream) == 0;
     while (more) {
         ssize_t n = g_mime_stream_read(stream, (char *) buf + have, CHUNK);
         bool end = n <= 0;
@@ -1193,7 +1193,7 @@ build_view(analysis_ctx_t *ctx, const message_source_t *src, incoming_analysis_t
         size_t want = src->size < HEADER_SECTION_MAX ? src->size : HEADER_SECTION_MAX;
         if (!(header = malloc(want)))
             return;
-        ssize_t n = pd_stream_rewind(src->stream)
+        ssize_t n = g_mime_stream_reset(src->stream) == 0
                         ? g_mime_stream_read(src->stream, (char *) header, want)
                         : -1;
         read = n > 0 ? (size_t) n : 0;

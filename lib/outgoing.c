@@ -342,7 +342,7 @@ draft_parse(pgpdesk_t *pd, draft_t *d)
     GMimeStream *stream = d->stream ? g_object_ref(d->stream)
                                     : g_mime_stream_mem_new_with_buffer((const char *) d->raw,
                                                                         d->size);
-    pd_stream_rewind(stream);
+    g_mime_stream_reset(stream);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     d->message = g_mime_parser_construct_message(parser, NULL);
     g_object_unref(parser);

@@ -60,20 +60,10 @@ stream_read(void *ctx, void *buf, size_t len)
     return n < 0 ? -1 : (ptrdiff_t) n;
 }
 
-bool
-pd_stream_rewind(GMimeStream *stream)
-{
-    GMimeStream *base = GMIME_IS_STREAM_FILTER(stream) ? GMIME_STREAM_FILTER(stream)->source
-                                                       : stream;
-    if (g_mime_stream_seek(base, base->bound_start, GMIME_STREAM_SEEK_SET) < 0)
-        return false;
-    return base == stream || g_mime_stream_reset(stream) == 0;
-}
-
 static bool
 stream_rewind(void *ctx)
 {
-    return pd_stream_rewind(ctx);
+    return g_mime_stream_reset(ctx) == 0;
 }
 
 openpgp_reader_t
@@ -82,8 +72,8 @@ pd_stream_reader(GMimeStream *stream)
     return (openpgp_reader_t){.read = stream_read, .rewind = stream_rewind, .ctx = stream};
 }
 
-/* A stdio stream, not GMime's fd stream: GMime's substreams share their parent's descriptor,
- * and only its FILE stream seeks to its own position before every read. */
+/* A stdio stream rather than GMime's fd stream: GMime reads a few KiB at a time, seeking to its
+ * position first, and stdio's buffer turns that into large reads. */
 GMimeStream *
 pd_file_stream(int fd)
 {
@@ -94,7 +84,7 @@ pd_file_stream(int fd)
             close(own);
         return NULL;
     }
-    setvbuf(fp, NULL, _IOFBF, 256 * 1024); /* GMime reads 4 KiB at a time, seeking each time */
+    setvbuf(fp, NULL, _IOFBF, 256 * 1024);
     return g_mime_stream_file_new_with_bounds(fp, 0, -1);
 }
 
@@ -132,7 +122,7 @@ pd_stream_copy(GMimeStream *from, GMimeStream *to)
                                (uint64_t) (end - from->bound_start), GMIME_STREAM_FS(to)->fd);
         return ok && g_mime_stream_seek(to, 0, GMIME_STREAM_SEEK_END) >= 0;
     }
-    return pd_stream_rewind(from) && g_mime_stream_write_to_stream(from, to) >= 0;
+    return g_mime_stream_reset(from) == 0 && g_mime_stream_write_to_stream(from, to) >= 0;
 }
 
 /* ---------------------------------------------------------------- body files */

@@ -16,11 +16,6 @@
  * gone when closed, or when the process dies. -1 with the handle's error set on failure. */
 int pd_temp_file(pgpdesk_t *pd);
 
-/* Back to the stream's first byte, for certain: GMime's file streams share a descriptor
- * with their substreams and do not seek on reset, so a stream read after another one would
- * go on where that one stopped. A filter stream's source is rewound and its filters reset. */
-bool pd_stream_rewind(GMimeStream *stream);
-
 /* A reader over stream (borrowed; it must outlive the reader's use). */
 openpgp_reader_t pd_stream_reader(GMimeStream *stream);
 
@@ -31,7 +26,7 @@ GMimeStream *pd_file_stream(int fd);
  * kernel where it can); false on a read or write failure. */
 bool pd_copy_file(int from, uint64_t start, uint64_t size, int to);
 
-/* Copies all of from (rewound first) to the end of to. */
+/* Copies all of from (from its start) to the end of to. */
 bool pd_stream_copy(GMimeStream *from, GMimeStream *to);
 
 /* ---------------------------------------------------------------- body files */
@@ -39,7 +34,7 @@ bool pd_stream_copy(GMimeStream *from, GMimeStream *to);
 #define PD_BODY_NAME_SIZE 40 /* 32 hex digits, ".eml", NUL */
 
 /* A new, empty body file in "<database>.files/" (created 0700 when missing). fd: open for
- * writing, the caller's until body_file_keep() or body_file_discard(). */
+ * reading and writing, the caller's until body_file_keep() or body_file_discard(). */
 pgpdesk_status_t body_file_create(pgpdesk_t *pd, int *fd, char name[PD_BODY_NAME_SIZE]);
 
 /* Makes the written file durable and closes fd. */
