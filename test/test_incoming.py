@@ -459,7 +459,7 @@ def m_enc_flipped(c):
 
 @built
 def m_enc_bomb(c):
-    ct = c.encrypt(b"\0" * (100 * 1024 * 1024), ["ed_pw"],
+    ct = c.encrypt(b"\0" * (200 * 1024 * 1024), ["ed_pw"],  # over the 128 MiB default cap
                    extra=["--compress-algo", "zlib", "-z", "9"])
     expect(len(ct) < 1024 * 1024, "the compressed bomb should be small (%d bytes)" % len(ct))
     hs = mail.headers(OTHER, HELPDESK, "Zeros", msgid("enc_bomb"))
