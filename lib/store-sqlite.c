@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 
 /* Each entry brings the schema from version i to i + 1. Append only. */
@@ -664,6 +665,24 @@ static const store_ops_t sqlite_ops = {
     .credential_delete = sqlite_credential_delete,
 };
 
+/* How long a writer waits for another (a server thread, the CLI) to finish. */
+#define BUSY_WAIT_US (5 * 1000 * 1000)
+#define BUSY_NAP_US 50
+
+/* Handles in several threads or processes write to one database. SQLite's own busy wait naps
+ * 1, 2, 5, 10 ms and more, where a write transaction here lasts about 0.1 ms: the waiting
+ * thread would idle for ten times the work. Short naps let it in as soon as the lock is free,
+ * so sending scales with the server's threads. */
+static int
+busy_nap(void *ctx, int count)
+{
+    if ((long long) count * BUSY_NAP_US >= BUSY_WAIT_US)
+        return 0;
+    struct timespec nap = {.tv_nsec = BUSY_NAP_US * 1000};
+    nanosleep(&nap, NULL);
+    return 1;
+}
+
 pgpdesk_status_t
 store_sqlite_open(const char *path, store_t **out, char *errmsg, size_t errmsg_size)
 {
@@ -676,7 +695,7 @@ store_sqlite_open(const char *path, store_t **out, char *errmsg, size_t errmsg_s
         SQLITE_OK)
         st = db_error(s);
     if (!st) {
-        sqlite3_busy_timeout(s->db, 5000);
+        sqlite3_busy_handler(s->db, busy_nap, NULL);
         /* secure_delete: a deleted private key does not linger in free pages.
          * synchronous NORMAL: in WAL mode a commit is atomic and survives a crash of the
          * process; only a power loss may undo the last commits (SQLite's own advice for WAL),
