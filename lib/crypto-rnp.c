@@ -1039,12 +1039,38 @@ decrypt_failure(rnp_result_t rc, bool overflow, bool session_key, size_t recipie
  * private-key operation, so a message repeating one thousands of times would be a CPU bomb. */
 #define MAX_SESSION_KEYS 64
 
-/* How much of a message is read to count its session-key packets. They all come before the
+/* Counts the session-key packets (public-key and password) in front of the encrypted data of a
+ * message in memory: librnp lists every packet of it. */
+static size_t
+count_session_keys_in_memory(const uint8_t *data, size_t size)
+{
+    rnp_input_t input = NULL;
+    char *dump = NULL;
+    size_t count = 0;
+    if (rnp_input_from_memory(&input, data, size, false) != RNP_SUCCESS)
+        return SIZE_MAX;
+    if (rnp_dump_packets_to_json(input, 0, &dump) == RNP_SUCCESS) {
+        json_t *packets = json_loads(dump, 0, NULL);
+        size_t i;
+        json_t *packet;
+        json_array_foreach (packets, i, packet) {
+            json_int_t tag = json_integer_value(json_object_get(json_object_get(packet, "header"),
+                                                                "tag"));
+            count += tag == 1 || tag == 3;
+        }
+        json_decref(packets);
+    }
+    rnp_buffer_destroy(dump);
+    rnp_input_destroy(input);
+    return count;
+}
+
+/* How much of a stream is read to count its session-key packets. They all come before the
  * encrypted data, and 64 of the largest librnp reads (RSA-16384) take 130 KiB. */
 #define SESSION_KEY_PREFIX (256 * 1024)
 
 typedef struct prefix_reader {
-    const source_t *src;
+    openpgp_reader_t *reader;
     size_t left;
     bool cut; /* the prefix ended before the input did (or may have) */
 } prefix_reader_t;
@@ -1058,39 +1084,31 @@ prefix_read(void *app_ctx, void *buf, size_t len, size_t *read)
         p->cut = true;
         return true;
     }
-    if (len > p->left)
-        len = p->left;
-    if (!reader_read(p->src->reader, buf, len, read))
+    if (!reader_read(p->reader, buf, len < p->left ? len : p->left, read))
         return false;
     p->left -= *read;
     return true;
 }
 
-/* Counts the session-key packets (public-key and password) in front of the encrypted data,
- * with an ffi that holds no key: librnp lists them all, then fails for want of a key, without
- * a single private-key operation. SIZE_MAX when they do not all fit in SESSION_KEY_PREFIX
- * (no real message has that many). */
+/* The same for a stream, which a dump would read to its end (a large message twice over): an
+ * ffi that holds no key reads the start of it, lists the session-key packets and fails for
+ * want of a key, without a single private-key operation (librnp says so on stderr). SIZE_MAX
+ * when they do not all fit in SESSION_KEY_PREFIX (no real message has that many). */
 static size_t
-count_session_keys(openpgp_keyring_t *ring, const source_t *src)
+count_session_keys_in_stream(openpgp_keyring_t *ring, openpgp_reader_t *reader)
 {
     if (!ring->keyless) {
         if (rnp_ffi_create(&ring->keyless, RNP_KEYSTORE_GPG, RNP_KEYSTORE_GPG) != RNP_SUCCESS)
             return SIZE_MAX;
         log_to(ring->keyless, open("/dev/null", O_WRONLY | O_CLOEXEC));
     }
-    prefix_reader_t prefix = {.src = src, .left = SESSION_KEY_PREFIX};
+    prefix_reader_t prefix = {.reader = reader, .left = SESSION_KEY_PREFIX};
     rnp_input_t input = NULL;
     rnp_output_t output = NULL;
     rnp_op_verify_t op = NULL;
-    rnp_result_t rc = src->reader
-                          ? rnp_input_from_callback(&input, prefix_read, NULL, &prefix)
-                          : rnp_input_from_memory(&input, src->data,
-                                                  src->size < SESSION_KEY_PREFIX
-                                                      ? src->size : SESSION_KEY_PREFIX,
-                                                  false);
-    prefix.cut = !src->reader && src->size > SESSION_KEY_PREFIX;
     size_t recipients = 0, passwords = 0;
-    if (rc == RNP_SUCCESS && rnp_output_to_null(&output) == RNP_SUCCESS &&
+    if (rnp_input_from_callback(&input, prefix_read, NULL, &prefix) == RNP_SUCCESS &&
+        rnp_output_to_null(&output) == RNP_SUCCESS &&
         rnp_op_verify_create(&op, ring->keyless, input, output) == RNP_SUCCESS) {
         rnp_op_verify_execute(op); /* fails: no key */
         rnp_op_verify_get_recipient_count(op, &recipients);
@@ -1110,7 +1128,9 @@ decrypt_from(openpgp_keyring_t *ring, const source_t *src, size_t cap, int out_f
 {
     memset(result, 0, sizeof *result);
     /* A stream's start is read twice: counted, then decrypted. */
-    if (count_session_keys(ring, src) > MAX_SESSION_KEYS ||
+    size_t session_keys = src->reader ? count_session_keys_in_stream(ring, src->reader)
+                                      : count_session_keys_in_memory(src->data, src->size);
+    if (session_keys > MAX_SESSION_KEYS ||
         (src->reader && !src->reader->rewind(src->reader->ctx))) {
         result->status = OPENPGP_DECRYPT_MALFORMED;
         return PGPDESK_STATUS_SUCCESS;

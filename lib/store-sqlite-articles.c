@@ -13,22 +13,38 @@ sqlite_article_insert(store_t *store, const char *direction, const void *raw, si
 {
     sqlite_store_t *s = (sqlite_store_t *) store;
     sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s,
-        "INSERT INTO articles (direction, raw, raw_file, created_at) VALUES (?, ?, ?, ?)"
-        " RETURNING id", &stmt);
-    if (st)
+    /* Both rows or neither, inside a transaction or not. */
+    pgpdesk_status_t st = exec_sql(s, "SAVEPOINT article_insert");
+    if (!st)
+        st = prepare(s, "INSERT INTO articles (direction, created_at) VALUES (?, ?) RETURNING id",
+                     &stmt);
+    if (!st) {
+        sqlite3_bind_text(stmt, 1, direction, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, created_at);
+        if (sqlite3_step(stmt) == SQLITE_ROW)
+            *id = sqlite3_column_int64(stmt, 0);
+        else
+            st = db_error(s);
+        finish(s, stmt);
+    }
+    if (!st)
+        st = prepare(s, "INSERT INTO article_raws (article_id, raw, raw_file) VALUES (?, ?, ?)",
+                     &stmt);
+    if (!st) {
+        sqlite3_bind_int64(stmt, 1, *id);
+        if (raw_file)
+            sqlite3_bind_null(stmt, 2);
+        else
+            sqlite3_bind_blob64(stmt, 2, size ? raw : "", size, SQLITE_STATIC);
+        bind_text_or_null(stmt, 3, raw_file);
+        st = step_done(s, stmt);
+    }
+    if (st) {
+        exec_sql(s, "ROLLBACK TO article_insert");
+        exec_sql(s, "RELEASE article_insert");
         return st;
-    sqlite3_bind_text(stmt, 1, direction, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(stmt, 2, size && !raw_file ? raw : "", raw_file ? 0 : size,
-                        SQLITE_STATIC);
-    bind_text_or_null(stmt, 3, raw_file);
-    sqlite3_bind_int64(stmt, 4, created_at);
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        *id = sqlite3_column_int64(stmt, 0);
-    else
-        st = db_error(s);
-    finish(s, stmt);
-    return st;
+    }
+    return exec_sql(s, "RELEASE article_insert");
 }
 
 pgpdesk_status_t
@@ -90,8 +106,8 @@ sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out, char **r
     sqlite_store_t *s = (sqlite_store_t *) store;
     sqlite3_stmt *stmt = NULL;
     pgpdesk_status_t st = prepare(s,
-        "SELECT " ARTICLE_COLUMNS ", raw, mime, raw_file, mime_file FROM articles WHERE id = ?",
-        &stmt);
+        "SELECT " ARTICLE_COLUMNS ", raw, mime, raw_file, mime_file FROM articles"
+        " JOIN article_raws ON article_id = id WHERE id = ?", &stmt);
     if (st)
         return st;
     sqlite3_bind_int64(stmt, 1, id);

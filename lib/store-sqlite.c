@@ -90,8 +90,15 @@ static const char *const migrations[] = {
     "ALTER TABLE articles ADD COLUMN group_id INTEGER;"
     "CREATE INDEX articles_group ON articles (group_id, id);",
 
-    /* Large messages live in body files beside the database (spool.h); raw is then ''. */
-    "ALTER TABLE articles ADD COLUMN raw_file TEXT;"
+    /* Raw messages get a table of their own: filling in an article's fields then does not
+     * rewrite (and, under secure_delete, zero) the pages of its raw message. A large message
+     * lives in a body file beside the database (spool.h), named in raw_file or mime_file. */
+    "CREATE TABLE article_raws ("
+    "  article_id INTEGER PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,"
+    "  raw BLOB,"
+    "  raw_file TEXT);"
+    "INSERT INTO article_raws (article_id, raw) SELECT id, raw FROM articles;"
+    "ALTER TABLE articles DROP COLUMN raw;"
     "ALTER TABLE articles ADD COLUMN mime_file TEXT;",
 };
 
