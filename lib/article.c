@@ -17,10 +17,10 @@ static pgpdesk_status_t article_read(pgpdesk_t *pd, int64_t id, bool with_bodies
 
 pgpdesk_status_t
 article_store_raw(pgpdesk_t *pd, const char *direction, const void *raw, size_t size,
-                  const char *raw_file, int64_t *id)
+                  const char *raw_file, int64_t created_at, int64_t *id)
 {
     return pd_store_fail(pd, pd->store->ops->article_insert(pd->store, direction, raw, size,
-                                                            raw_file, pd_now(), id));
+                                                            raw_file, created_at, id));
 }
 
 pgpdesk_status_t
@@ -92,10 +92,24 @@ analyze(pgpdesk_t *pd, const uint8_t *raw, size_t size, int fd, incoming_analysi
     return a->security ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
 }
 
+/* analyze() in one read transaction: its many small reads (settings, keys) share one snapshot
+ * and one lock instead of taking each their own, a few system calls each. */
+static pgpdesk_status_t
+analyze_read_only(pgpdesk_t *pd, const uint8_t *raw, size_t size, incoming_analysis_t *a)
+{
+    store_t *store = pd->store;
+    pgpdesk_status_t st = pd_store_fail(pd, store->ops->begin_read(store));
+    if (!st && (st = analyze(pd, raw, size, -1, a)))
+        pd_fail(pd, st, NULL);
+    if (store->ops->commit(store) && !st)
+        st = pd_store_fail(pd, PGPDESK_STATUS_DATABASE_ERROR);
+    return st;
+}
+
 /* Records what analysis found about article id, its group and its log rows: one transaction,
  * so a message costs one commit besides the one that stored it raw. */
 static pgpdesk_status_t
-record_analysis(pgpdesk_t *pd, int64_t id, const incoming_analysis_t *a)
+record_analysis(pgpdesk_t *pd, int64_t id, const incoming_analysis_t *a, int64_t *group)
 {
     store_t *store = pd->store;
     pgpdesk_status_t st = store->ops->begin(store);
@@ -115,27 +129,52 @@ record_analysis(pgpdesk_t *pd, int64_t id, const incoming_analysis_t *a)
         st = store->ops->commit(store);
     if (st)
         store->ops->rollback(store);
+    else if (group)
+        *group = group_id;
     return pd_store_fail(pd, st);
+}
+
+/* The article just stored, made from what is at hand instead of read back: raw is copied,
+ * the analysis's view and fields are taken over. */
+static pgpdesk_status_t
+stored_article(pgpdesk_t *pd, int64_t id, int64_t created_at, int64_t group_id, const void *raw,
+               size_t size, incoming_analysis_t *a, pgpdesk_article_t **out)
+{
+    pgpdesk_article_t *art = calloc(1, sizeof *art);
+    if (!art || !(art->raw = malloc(size + 1))) {
+        free(art);
+        return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    }
+    memcpy(art->raw, raw, size);
+    art->raw[size] = '\0';
+    *art = (pgpdesk_article_t){.id = id, .direction = "in", .group_id = group_id,
+                               .raw = art->raw, .raw_size = size, .mime = a->mime,
+                               .mime_size = a->mime_size, .from = a->from, .to = a->to,
+                               .cc = a->cc, .subject = a->subject,
+                               .message_id = a->message_id, .security = json_incref(a->security),
+                               .created_at = created_at};
+    a->mime = NULL;
+    a->from = a->to = a->cc = a->subject = a->message_id = NULL;
+    *out = art;
+    return PGPDESK_STATUS_SUCCESS;
 }
 
 pgpdesk_status_t
 pgpdesk_incoming_process(pgpdesk_t *pd, const void *raw, size_t size, pgpdesk_article_t **out)
 {
-    int64_t id = 0;
+    int64_t id = 0, group_id = 0, created_at = pd_now();
     /* Nothing is ever lost: the raw message is stored before anything else looks at it. */
-    pgpdesk_status_t st = article_store_raw(pd, "in", raw, size, NULL, &id);
+    pgpdesk_status_t st = article_store_raw(pd, "in", raw, size, NULL, created_at, &id);
     if (st)
         return st;
     incoming_analysis_t analysis = {0};
-    st = analyze(pd, raw, size, -1, &analysis);
-    if (st)
-        pd_fail(pd, st, NULL);
-    else
-        st = record_analysis(pd, id, &analysis);
+    st = analyze_read_only(pd, raw, size, &analysis);
+    if (!st)
+        st = record_analysis(pd, id, &analysis, &group_id);
+    if (!st)
+        st = stored_article(pd, id, created_at, group_id, raw, size, &analysis, out);
     incoming_analysis_clear(&analysis);
-    if (st)
-        return st;
-    return pgpdesk_article_get(pd, id, out);
+    return st;
 }
 
 /* The size of the regular file fd, or INVALID_ARGUMENT. */
@@ -180,7 +219,7 @@ pgpdesk_incoming_process_file(pgpdesk_t *pd, int fd, pgpdesk_article_t **out)
     else
         st = body_file_keep(pd, body);
     if (!st)
-        st = article_store_raw(pd, "in", NULL, size, name, &id);
+        st = article_store_raw(pd, "in", NULL, size, name, pd_now(), &id);
     if (st) {
         body_file_discard(pd, -1, name);
         return st;
@@ -190,7 +229,7 @@ pgpdesk_incoming_process_file(pgpdesk_t *pd, int fd, pgpdesk_article_t **out)
     if (st)
         pd_fail(pd, st, NULL);
     else
-        st = record_analysis(pd, id, &analysis);
+        st = record_analysis(pd, id, &analysis, NULL);
     if (st)
         body_file_discard(pd, -1, analysis.mime_file);
     incoming_analysis_clear(&analysis);
@@ -252,7 +291,7 @@ pgpdesk_article_retry(pgpdesk_t *pd, int64_t id, bool *improved, pgpdesk_article
         st = analyze(pd, article->raw, raw_file ? raw_size : article->raw_size, fd, &a);
     bool better = !st && is_improvement(article->security, a.security);
     if (better)
-        st = record_analysis(pd, id, &a);
+        st = record_analysis(pd, id, &a, NULL);
     if (!better || st)
         body_file_discard(pd, -1, a.mime_file);
     incoming_analysis_clear(&a);

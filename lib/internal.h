@@ -42,7 +42,8 @@ pgpdesk_status_t keystore_ring_load(pgpdesk_t *pd, struct openpgp_keyring *ring,
 /* Stores the raw message as a new article before anything else is done with it: the bytes
  * raw, or (raw_file not NULL) the body file of that name (spool.h). */
 pgpdesk_status_t article_store_raw(pgpdesk_t *pd, const char *direction, const void *raw,
-                                   size_t size, const char *raw_file, int64_t *id);
+                                   size_t size, const char *raw_file, int64_t created_at,
+                                   int64_t *id);
 
 /* What processing found out about an article. Every pointer is borrowed. */
 typedef struct article_fields {

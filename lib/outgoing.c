@@ -1129,6 +1129,7 @@ typedef struct run {
     GString *tail;            /* ... signed: what follows the entity in every copy; owned */
     const char *micalg;       /* of a detached signature */
     int64_t deadline;         /* pd_monotonic_ms() by which the run must be done */
+    const char *failed;       /* the method a key lookup failed for, to be logged */
     pgpdesk_outgoing_result_t *result;
 } run_t;
 
@@ -1172,12 +1173,12 @@ resolve_keys(run_t *r)
     if (d->to_cc_count + d->bcc_count == 0) {
         st = pd_fail(pd, PGPDESK_STATUS_NO_RECIPIENT, "There was no recipient found.");
         if (r->opts->encrypt)
-            log_failure(pd, d, "encryption");
+            r->failed = "encryption";
         return st;
     }
     if (r->opts->sign &&
         (st = find_key(pd, d->sender, PGPDESK_PURPOSE_SIGN, true, r->keys.signer))) {
-        log_failure(pd, d, "sign");
+        r->failed = "sign";
         return st;
     }
     if (!r->opts->encrypt)
@@ -1187,12 +1188,12 @@ resolve_keys(run_t *r)
     if ((st = find_key(pd, d->sender, PGPDESK_PURPOSE_ENCRYPT, false, r->keys.sender)) ||
         (st = find_recipient_keys(pd, d->to_cc, d->to_cc_count, &r->keys.to_cc)) ||
         (st = find_recipient_keys(pd, d->bcc, d->bcc_count, &r->keys.bcc)))
-        log_failure(pd, d, "encryption");
+        r->failed = "encryption";
     return st;
 }
 
 /* Loads every key the run needs into the handle's ring; a key that cannot be loaded (its
- * sealed private part unreadable, say) fails its method, logged. */
+ * sealed private part unreadable, say) fails its method. */
 static pgpdesk_status_t
 load_keys(run_t *r)
 {
@@ -1200,7 +1201,7 @@ load_keys(run_t *r)
     pgpdesk_status_t st = keystore_ring(pd, &r->ring);
     if (!st && r->keys.signer[0] &&
         (st = keystore_ring_load(pd, r->ring, r->keys.signer, true))) {
-        log_failure(pd, r->draft, "sign");
+        r->failed = "sign";
         return st;
     }
     if (!st && r->keys.sender[0])
@@ -1210,7 +1211,27 @@ load_keys(run_t *r)
     for (size_t i = 0; !st && r->keys.bcc && i < r->draft->bcc_count; i++)
         st = keystore_ring_load(pd, r->ring, r->keys.bcc[i], false);
     if (st && r->ring)
-        log_failure(pd, r->draft, "encryption");
+        r->failed = "encryption";
+    return st;
+}
+
+/* The key lookups share one read transaction: their many small reads take one snapshot and
+ * one lock instead of each their own, a few system calls apiece. A method that fails is
+ * logged afterwards, outside it. */
+static pgpdesk_status_t
+find_and_load_keys(run_t *r)
+{
+    store_t *store = r->pd->store;
+    pgpdesk_status_t st = pd_store_fail(r->pd, store->ops->begin_read(store));
+    if (st)
+        return st;
+    st = resolve_keys(r);
+    if (!st && (r->opts->sign || r->opts->encrypt))
+        st = load_keys(r);
+    if (store->ops->commit(store) && !st)
+        st = pd_store_fail(r->pd, PGPDESK_STATUS_DATABASE_ERROR);
+    if (r->failed)
+        log_failure(r->pd, r->draft, r->failed);
     return st;
 }
 
@@ -1625,7 +1646,7 @@ store_copies(run_t *r)
     for (size_t i = 0; !st && i < r->result->count; i++) {
         pgpdesk_outgoing_copy_t *copy = &r->result->copies[i];
         st = article_store_raw(pd, "out", copy->message, copy->size,
-                               r->files ? r->files[i] : NULL, &copy->article_id);
+                               r->files ? r->files[i] : NULL, pd_now(), &copy->article_id);
         if (!st)
             st = article_store_fields(pd, copy->article_id, &fields);
     }
@@ -1671,13 +1692,11 @@ process_draft(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *optio
                .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms, .entity_fd = -1};
     pgpdesk_status_t st = draft_parse(pd, d);
     if (!st)
-        st = resolve_keys(&r);
+        st = find_and_load_keys(&r);
     if (!st && (r.opts->sign || r.opts->encrypt)) {
-        st = load_keys(&r);
-        if (!st)
-            st = !d->stream ? entity_serialize(pd, d, r.opts, &r.entity, &r.entity_size)
-                 : one_encrypted_copy(&r) ? PGPDESK_STATUS_SUCCESS /* piped: encrypt_entity() */
-                 : entity_serialize_file(pd, d, r.opts, &r.entity_fd, &r.entity_size);
+        st = !d->stream ? entity_serialize(pd, d, r.opts, &r.entity, &r.entity_size)
+             : one_encrypted_copy(&r) ? PGPDESK_STATUS_SUCCESS /* piped: encrypt_entity() */
+             : entity_serialize_file(pd, d, r.opts, &r.entity_fd, &r.entity_size);
         if (!st)
             st = check_deadline(&r);
     }

@@ -184,6 +184,12 @@ sqlite_begin(store_t *store)
 }
 
 static pgpdesk_status_t
+sqlite_begin_read(store_t *store)
+{
+    return exec_sql((sqlite_store_t *) store, "BEGIN DEFERRED");
+}
+
+static pgpdesk_status_t
 sqlite_commit(store_t *store)
 {
     return exec_sql((sqlite_store_t *) store, "COMMIT");
@@ -641,6 +647,7 @@ migrate(sqlite_store_t *s)
 static const store_ops_t sqlite_ops = {
     .close = sqlite_close,
     .begin = sqlite_begin,
+    .begin_read = sqlite_begin_read,
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
     .meta_get = sqlite_meta_get,

@@ -28,6 +28,8 @@ void store_key_record_clear(store_key_record_t *rec);
 typedef struct store_ops {
     void (*close)(store_t *store);
     pgpdesk_status_t (*begin)(store_t *store);
+    /* A read-only transaction: the reads until commit() share one snapshot and one lock. */
+    pgpdesk_status_t (*begin_read)(store_t *store);
     pgpdesk_status_t (*commit)(store_t *store);
     void (*rollback)(store_t *store);
     /* value: malloc'd, caller frees; KEY_NOT_FOUND when unset. */
