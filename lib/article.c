@@ -140,15 +140,17 @@ static pgpdesk_status_t
 stored_article(pgpdesk_t *pd, int64_t id, int64_t created_at, int64_t group_id, const void *raw,
                size_t size, incoming_analysis_t *a, pgpdesk_article_t **out)
 {
-    pgpdesk_article_t *art = calloc(1, sizeof *art);
-    if (!art || !(art->raw = malloc(size + 1))) {
+    pgpdesk_article_t *art = malloc(sizeof *art);
+    uint8_t *copy = malloc(size + 1);
+    if (!art || !copy) {
         free(art);
+        free(copy);
         return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
     }
-    memcpy(art->raw, raw, size);
-    art->raw[size] = '\0';
+    memcpy(copy, raw, size);
+    copy[size] = '\0';
     *art = (pgpdesk_article_t){.id = id, .direction = "in", .group_id = group_id,
-                               .raw = art->raw, .raw_size = size, .mime = a->mime,
+                               .raw = copy, .raw_size = size, .mime = a->mime,
                                .mime_size = a->mime_size, .from = a->from, .to = a->to,
                                .cc = a->cc, .subject = a->subject,
                                .message_id = a->message_id, .security = json_incref(a->security),
