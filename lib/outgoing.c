@@ -10,8 +10,9 @@
  * byte for byte, minus what must not travel (Bcc) or what the envelope replaces.
  *
  * A draft larger than PD_STREAM_THRESHOLD is read from its file and never held whole in
- * memory: GMime parses it keeping offsets, the entity is serialized to a private temporary
- * file, librnp streams it, and each copy is written straight into the body file that becomes
+ * memory: GMime parses it keeping offsets; the entity goes to librnp as a stream (serialized
+ * by a second thread straight into it for a single encrypted copy, else into a private
+ * temporary file first); and each copy is written straight into the body file that becomes
  * its article. */
 #include "crypto.h"
 #include "internal.h"

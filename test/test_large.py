@@ -188,3 +188,29 @@ def test_large_incoming_signed_by_gpg(t):
     bad = msg[:i] + (b"A" if msg[i:i + 1] != b"A" else b"B") + msg[i + 1:]
     a, r = receive_file(t, bad, t.db)
     expect_eq(a["security"]["sign"]["status"], "bad", "a changed signed part: sign.status", r)
+
+
+@out.outgoing_test
+def test_large_retry_after_the_key_arrives(t):
+    sender, customer = out.PAIRS["ed25519"]
+    out.setup_helpdesk(t, sender, customer)
+    data = attachment("retry")
+    name = "large_retry"
+    draft = out.make_draft(t, sender, to=out.uid(t, customer), name=name,
+                           entity=with_attachment(name, data))
+    raw, _ = send_file(t, draft, "--sign", "--encrypt")
+    db2 = os.path.join(t.tmp, "customer", "customer.db")
+    os.makedirs(os.path.dirname(db2), exist_ok=True)
+    t.import_key(t.keys[sender], "pub_asc", db=db2)
+    a, r = receive_file(t, raw, db2)
+    expect_eq(a["security"]["encryption"]["status"], "no_private_key",
+              "without the customer's key: security.encryption.status", r)
+    t.import_key(t.keys[customer], "sec_asc", db=db2)
+    r = t.run("retry", str(a["id"]), "--json", db=db2, timeout=300)
+    expect(r.rc == 0, "retry: expected exit 0, got %s" % r.rc, r)
+    b = r.json()
+    expect(b.get("improved") is True, "retry should report an improvement", r)
+    expect_eq(b["security"]["encryption"]["status"], "decrypted", "after retry: encryption", r)
+    expect_eq(b["security"]["sign"]["status"], "good", "after retry: sign", r)
+    view = t.ok("article", "show", str(a["id"]), "--mime", db=db2)
+    expect(attachment_of(view.outb) == data, "the view after retry lacks the attachment", view)
