@@ -214,3 +214,29 @@ def test_large_retry_after_the_key_arrives(t):
     expect_eq(b["security"]["sign"]["status"], "good", "after retry: sign", r)
     view = t.ok("article", "show", str(a["id"]), "--mime", db=db2)
     expect(attachment_of(view.outb) == data, "the view after retry lacks the attachment", view)
+
+
+@out.outgoing_test
+def test_large_bcc_copies_each_encrypted_to_its_reader(t):
+    sender, customer = out.PAIRS["ed25519"]
+    out.setup_helpdesk(t, sender, customer, "rsa4096")
+    data = attachment("bcc")
+    name = "large_bcc"
+    draft = out.make_draft(t, sender, to=out.uid(t, customer), bcc=out.uid(t, "rsa4096"),
+                           name=name, entity=with_attachment(name, data))
+    dpath = t.write("draft-bcc.eml", draft)
+    outdir = t.path("copies")
+    os.makedirs(outdir)
+    r = t.run("outgoing", "--sign", "--encrypt", "--input", dpath, "--output-dir", outdir,
+              "--json", timeout=300)
+    expect(r.rc == 0, "outgoing with Bcc: expected exit 0, got %s" % r.rc, r)
+    copies = r.json()["copies"]
+    expect_eq(len(copies), 2, "the number of copies (To, then one per Bcc)", r)
+    for c, reader in zip(copies, (customer, "rsa4096")):
+        with open(c["file"], "rb") as f:
+            raw = f.read()
+        expect(out.addr(t, "rsa4096").encode() not in raw.split(b"\r\n\r\n", 1)[0],
+               "a copy's header names the Bcc address", r)
+        armored = mail.ParsedEntity(raw).parts[1].decoded()
+        plain = out.gpg_decrypt(t, reader, armored, signer=sender, r=r)
+        expect(attachment_of(plain) == data, "%s's copy: the attachment differs" % reader, r)
