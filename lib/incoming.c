@@ -697,7 +697,16 @@ process_encrypted_large(analysis_ctx_t *ctx, GMimeObject *entity)
     }
     int fd = pd_temp_file(ctx->pd);
     openpgp_decrypt_result_t result = {0};
-    openpgp_reader_t reader = pd_stream_reader(ciphertext);
+    /* Armored text needs no transfer decoding: then librnp reads the file itself. */
+    GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(cipher_part));
+    GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(content);
+    bool encoded = encoding == GMIME_CONTENT_ENCODING_BASE64 ||
+                   encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+                   encoding == GMIME_CONTENT_ENCODING_UUENCODE;
+    pd_file_range_t range;
+    openpgp_reader_t reader;
+    if (encoded || !pd_file_range_reader(part_stream(cipher_part), &range, &reader))
+        reader = pd_stream_reader(ciphertext);
     pgpdesk_status_t st = fd < 0 ? PGPDESK_STATUS_IO_ERROR
                                  : openpgp_decrypt_stream(ctx->ring, &reader,
                                                          ctx->pd->limits.decrypt_cap, fd, &result);

@@ -72,6 +72,39 @@ pd_stream_reader(GMimeStream *stream)
     return (openpgp_reader_t){.read = stream_read, .rewind = stream_rewind, .ctx = stream};
 }
 
+static ptrdiff_t
+range_read(void *ctx, void *buf, size_t len)
+{
+    pd_file_range_t *r = ctx;
+    if (len > r->end - r->pos)
+        len = (size_t) (r->end - r->pos);
+    ssize_t n = len ? pread(r->fd, buf, len, (off_t) r->pos) : 0;
+    if (n > 0)
+        r->pos += (uint64_t) n;
+    return n < 0 ? -1 : (ptrdiff_t) n;
+}
+
+static bool
+range_rewind(void *ctx)
+{
+    pd_file_range_t *r = ctx;
+    r->pos = r->start;
+    return true;
+}
+
+bool
+pd_file_range_reader(GMimeStream *stream, pd_file_range_t *range, openpgp_reader_t *out)
+{
+    if (!GMIME_IS_STREAM_FILE(stream) || stream->bound_end < stream->bound_start)
+        return false;
+    *range = (pd_file_range_t){.fd = fileno(GMIME_STREAM_FILE(stream)->fp),
+                               .start = (uint64_t) stream->bound_start,
+                               .end = (uint64_t) stream->bound_end,
+                               .pos = (uint64_t) stream->bound_start};
+    *out = (openpgp_reader_t){.read = range_read, .rewind = range_rewind, .ctx = range};
+    return true;
+}
+
 /* A stdio stream rather than GMime's fd stream: GMime reads a few KiB at a time, seeking to its
  * position first, and stdio's buffer turns that into large reads. */
 GMimeStream *

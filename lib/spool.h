@@ -19,6 +19,17 @@ int pd_temp_file(pgpdesk_t *pd);
 /* A reader over stream (borrowed; it must outlive the reader's use). */
 openpgp_reader_t pd_stream_reader(GMimeStream *stream);
 
+/* A byte range of a file, read with pread: for librnp, the cheapest way to a part of a large
+ * message that needs no transfer decoding. */
+typedef struct pd_file_range {
+    int fd;
+    uint64_t start, end, pos;
+} pd_file_range_t;
+
+/* A reader over the bytes of stream, when they are a range of a file (a GMime file stream or
+ * a substream of one); false when they are not. range: filled in; must outlive the reader. */
+bool pd_file_range_reader(GMimeStream *stream, pd_file_range_t *range, openpgp_reader_t *out);
+
 /* A stream over the whole of the file fd, which stays the caller's (dup'd). NULL on failure. */
 GMimeStream *pd_file_stream(int fd);
 
