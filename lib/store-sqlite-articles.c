@@ -14,7 +14,7 @@ sqlite_article_insert(store_t *store, const char *direction, const void *raw, si
     sqlite_store_t *s = (sqlite_store_t *) store;
     sqlite3_stmt *stmt = NULL;
     /* Both rows or neither, inside a transaction or not. */
-    pgpdesk_status_t st = exec_sql(s, "SAVEPOINT article_insert");
+    pgpdesk_status_t st = run_sql(s, "SAVEPOINT article_insert");
     if (!st)
         st = prepare(s, "INSERT INTO articles (direction, created_at) VALUES (?, ?) RETURNING id",
                      &stmt);
@@ -40,11 +40,11 @@ sqlite_article_insert(store_t *store, const char *direction, const void *raw, si
         st = step_done(s, stmt);
     }
     if (st) {
-        exec_sql(s, "ROLLBACK TO article_insert");
-        exec_sql(s, "RELEASE article_insert");
+        run_sql(s, "ROLLBACK TO article_insert");
+        run_sql(s, "RELEASE article_insert");
         return st;
     }
-    return exec_sql(s, "RELEASE article_insert");
+    return run_sql(s, "RELEASE article_insert");
 }
 
 pgpdesk_status_t

@@ -119,6 +119,14 @@ exec_sql(sqlite_store_t *s, const char *sql)
 }
 
 pgpdesk_status_t
+run_sql(sqlite_store_t *s, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    pgpdesk_status_t st = prepare(s, sql, &stmt);
+    return st ? st : step_done(s, stmt);
+}
+
+pgpdesk_status_t
 prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **stmt)
 {
     cached_statement_t *slot = NULL;
@@ -180,25 +188,25 @@ sqlite_close(store_t *store)
 static pgpdesk_status_t
 sqlite_begin(store_t *store)
 {
-    return exec_sql((sqlite_store_t *) store, "BEGIN IMMEDIATE");
+    return run_sql((sqlite_store_t *) store, "BEGIN IMMEDIATE");
 }
 
 static pgpdesk_status_t
 sqlite_begin_read(store_t *store)
 {
-    return exec_sql((sqlite_store_t *) store, "BEGIN DEFERRED");
+    return run_sql((sqlite_store_t *) store, "BEGIN DEFERRED");
 }
 
 static pgpdesk_status_t
 sqlite_commit(store_t *store)
 {
-    return exec_sql((sqlite_store_t *) store, "COMMIT");
+    return run_sql((sqlite_store_t *) store, "COMMIT");
 }
 
 static void
 sqlite_rollback(store_t *store)
 {
-    sqlite3_exec(((sqlite_store_t *) store)->db, "ROLLBACK", NULL, NULL, NULL);
+    run_sql((sqlite_store_t *) store, "ROLLBACK");
 }
 
 static pgpdesk_status_t

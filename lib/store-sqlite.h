@@ -26,6 +26,9 @@ typedef struct sqlite_store {
 /* Records the database's message in the store and returns DATABASE_ERROR. */
 pgpdesk_status_t db_error(sqlite_store_t *s);
 pgpdesk_status_t exec_sql(sqlite_store_t *s, const char *sql);
+/* Runs one statement of a fixed text, a string constant: prepared once per handle and kept
+ * (transaction control runs several times per message). */
+pgpdesk_status_t run_sql(sqlite_store_t *s, const char *sql);
 /* A ready statement for sql (a string literal): prepared once per connection and reused.
  * Give it back with finish(). */
 pgpdesk_status_t prepare(sqlite_store_t *s, const char *sql, sqlite3_stmt **stmt);
