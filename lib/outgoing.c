@@ -858,8 +858,10 @@ append_added_field(GString *out, const draft_t *d, const char *name)
  * envelope brings its own) and the Subject becomes "..." when obscure_subject; a Date and
  * Message-ID the draft lacked are added. */
 static void
-append_outer_headers(GString *out, const draft_t *d, bool pgp_mime, bool obscure_subject)
+append_outer_headers(GString *final, const draft_t *d, bool pgp_mime, bool obscure_subject)
 {
+    /* PGP/MIME goes out CRLF throughout: the section is made so here, the rest already is. */
+    GString *out = pgp_mime ? g_string_sized_new(d->header_size + 128) : final;
     bool subject_written = false;
     size_t pos = 0;
     while (pos < d->header_size) {
@@ -887,6 +889,14 @@ append_outer_headers(GString *out, const draft_t *d, bool pgp_mime, bool obscure
         append_added_field(out, d, "Date");
     if (d->added_message_id)
         append_added_field(out, d, "Message-ID");
+    if (out == final)
+        return;
+    uint8_t *crlf = NULL;
+    size_t size = 0;
+    if (pd_crlf_canonical((const uint8_t *) out->str, out->len, &crlf, &size) == 0)
+        g_string_append_len(final, (const char *) crlf, (gssize) size);
+    free(crlf);
+    g_string_free(out, TRUE);
 }
 
 /* The multipart/signed body of RFC 3156 §5 is the head, the entity's exact bytes, then the
@@ -1248,18 +1258,11 @@ crypto_failed(run_t *r, pgpdesk_status_t st, const char *method)
     return st;
 }
 
-/* The message of one copy as the caller gets it: PGP/MIME made CRLF throughout, a plain
- * draft left with the line breaks it came with. */
+/* The message of one copy as the caller gets it (PGP/MIME is CRLF throughout as built, a plain
+ * draft keeps the line breaks it came with). */
 static pgpdesk_status_t
-finish_message(const GString *message, bool pgp_mime, pgpdesk_outgoing_copy_t *copy)
+finish_message(const GString *message, pgpdesk_outgoing_copy_t *copy)
 {
-    uint8_t *bytes = NULL;
-    if (pgp_mime) {
-        pgpdesk_status_t st =
-            pd_crlf_canonical((const uint8_t *) message->str, message->len, &bytes, &copy->size);
-        copy->message = (char *) bytes;
-        return st;
-    }
     if (!(copy->message = malloc(message->len + 1)))
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     memcpy(copy->message, message->str, message->len + 1);
@@ -1384,17 +1387,6 @@ encrypt_entity(run_t *r, const fingerprint_t *fprs, size_t count, int out_fd, ui
     return st;
 }
 
-static bool
-write_canonical(int fd, const GString *text)
-{
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    bool ok = !pd_crlf_canonical((const uint8_t *) text->str, text->len, &bytes, &size) &&
-              pd_write_all(fd, bytes, size);
-    free(bytes);
-    return ok;
-}
-
 /* An encrypted copy of a large draft into fd: the envelope's head, librnp's armored message
  * straight after it, then (over the armored message's final line break) the tail. The
  * boundary needs no search: armored text is base64 lines, which never hold "=_". */
@@ -1407,7 +1399,7 @@ write_encrypted_file(run_t *r, const fingerprint_t *fprs, size_t count, int fd)
     GString *head = g_string_new(NULL);
     append_outer_headers(head, r->draft, true, r->opts->protected_headers);
     encrypted_head(head, boundary);
-    bool ok = write_canonical(fd, head);
+    bool ok = pd_write_all(fd, head->str, head->len);
     g_string_free(head, TRUE);
     size_t armored_size = 0;
     pgpdesk_status_t st = ok ? encrypt_entity(r, fprs, count, fd, NULL, &armored_size)
@@ -1443,7 +1435,8 @@ write_copy_file(run_t *r, const GString *message, const fingerprint_t *fprs, siz
     if (r->opts->encrypt)
         st = write_encrypted_file(r, fprs, count, fd);
     else if (r->opts->sign)
-        ok = write_canonical(fd, message) && pd_copy_file(r->entity_fd, 0, r->entity_size, fd) &&
+        ok = pd_write_all(fd, message->str, message->len) &&
+             pd_copy_file(r->entity_fd, 0, r->entity_size, fd) &&
              pd_write_all(fd, r->tail->str, r->tail->len);
     else
         ok = pd_write_all(fd, message->str, message->len) &&
@@ -1554,8 +1547,7 @@ build_copies(run_t *r)
             st = write_copy_file(r, shared, fprs, n, r->files[i], copy);
         else if (!st && !shared)
             message = encrypted_message(r, fprs, n, &st);
-        if (!st && !r->files &&
-            (st = finish_message(message, r->opts->sign || r->opts->encrypt, copy)))
+        if (!st && !r->files && (st = finish_message(message, copy)))
             pd_fail(r->pd, st, NULL);
         if (message && message != shared)
             g_string_free(message, TRUE);
