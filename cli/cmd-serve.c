@@ -5,6 +5,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,13 @@ run_server(const pgpdesk_server_config_t *config)
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* glibc gives each worker thread a heap of its own and hands its free top back to the
+     * kernel after nearly every request (madvise), which the next request pays for again in
+     * page faults and, with two threads, in TLB shootdowns. A request's working set is a few
+     * MiB: keep that much. (W5: sending 557 -> 836 requests/s on one thread.) */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
+    mallopt(M_MMAP_THRESHOLD, 16 << 20);
 
     pgpdesk_server_t *server = NULL;
     char *error = NULL;

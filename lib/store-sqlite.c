@@ -3,6 +3,7 @@
 #include "store-sqlite.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,10 +186,31 @@ sqlite_close(store_t *store)
     free(s);
 }
 
+/* One write transaction at a time per process. SQLite lets only one writer in anyway; the
+ * others would poll for the lock (busy_nap), each nap a sleep past the moment it is free.
+ * Queued here, the next writer starts as soon as the last one commits. Other processes
+ * (the CLI) still meet busy_nap. */
+static pthread_mutex_t write_turn = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+end_write_turn(sqlite_store_t *s)
+{
+    if (s->writing) {
+        s->writing = false;
+        pthread_mutex_unlock(&write_turn);
+    }
+}
+
 static pgpdesk_status_t
 sqlite_begin(store_t *store)
 {
-    return run_sql((sqlite_store_t *) store, "BEGIN IMMEDIATE");
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    pthread_mutex_lock(&write_turn);
+    s->writing = true;
+    pgpdesk_status_t st = run_sql(s, "BEGIN IMMEDIATE");
+    if (st)
+        end_write_turn(s);
+    return st;
 }
 
 static pgpdesk_status_t
@@ -200,13 +222,17 @@ sqlite_begin_read(store_t *store)
 static pgpdesk_status_t
 sqlite_commit(store_t *store)
 {
-    return run_sql((sqlite_store_t *) store, "COMMIT");
+    sqlite_store_t *s = (sqlite_store_t *) store;
+    pgpdesk_status_t st = run_sql(s, "COMMIT");
+    end_write_turn(s);
+    return st;
 }
 
 static void
 sqlite_rollback(store_t *store)
 {
     run_sql((sqlite_store_t *) store, "ROLLBACK");
+    end_write_turn((sqlite_store_t *) store);
 }
 
 static pgpdesk_status_t
@@ -705,9 +731,20 @@ busy_nap(void *ctx, int count)
     return 1;
 }
 
+/* SQLite counts every allocation under one process-wide mutex unless told not to: with a
+ * handle per server thread, that mutex was the most contended lock of a send. Set before
+ * SQLite initializes (if the program initialized it already, the call is refused, harmlessly). */
+static void
+configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 pgpdesk_status_t
 store_sqlite_open(const char *path, store_t **out, char *errmsg, size_t errmsg_size)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     sqlite_store_t *s = calloc(1, sizeof *s);
     if (!s)
         return PGPDESK_STATUS_OUT_OF_MEMORY;

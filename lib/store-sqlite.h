@@ -21,6 +21,7 @@ typedef struct sqlite_store {
     sqlite3 *db;
     cached_statement_t statements[STATEMENT_CACHE_SIZE];
     size_t statement_count;
+    bool writing; /* holds the process's write turn (see sqlite_begin) */
 } sqlite_store_t;
 
 /* Records the database's message in the store and returns DATABASE_ERROR. */
