@@ -246,6 +246,21 @@ part_too_large(const analysis_ctx_t *ctx, GMimeObject *obj)
     return stream && g_mime_stream_length(stream) > (gint64) PD_STREAM_THRESHOLD;
 }
 
+/* The transfer encoding a leaf part's content must be decoded from, or DEFAULT when its bytes
+ * are its content. */
+static GMimeContentEncoding
+transfer_decoding(GMimeObject *obj)
+{
+    GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
+    GMimeContentEncoding encoding = content ? g_mime_data_wrapper_get_encoding(content)
+                                            : GMIME_CONTENT_ENCODING_DEFAULT;
+    return encoding == GMIME_CONTENT_ENCODING_BASE64 ||
+                   encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+                   encoding == GMIME_CONTENT_ENCODING_UUENCODE
+               ? encoding
+               : GMIME_CONTENT_ENCODING_DEFAULT;
+}
+
 /* The decoded content of a leaf part as a stream read from the start; caller unrefs it. */
 static GMimeStream *
 decoded_part_stream(GMimeObject *obj)
@@ -253,13 +268,10 @@ decoded_part_stream(GMimeObject *obj)
     GMimeStream *stream = part_stream(obj);
     if (!stream)
         return NULL;
-    GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(obj));
-    GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(content);
+    GMimeContentEncoding encoding = transfer_decoding(obj);
     g_mime_stream_reset(stream);
     GMimeStream *decoded = g_mime_stream_filter_new(stream);
-    if (encoding == GMIME_CONTENT_ENCODING_BASE64 ||
-        encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-        encoding == GMIME_CONTENT_ENCODING_UUENCODE) {
+    if (encoding != GMIME_CONTENT_ENCODING_DEFAULT) {
         GMimeFilter *filter = g_mime_filter_basic_new(encoding, FALSE);
         g_mime_stream_filter_add(GMIME_STREAM_FILTER(decoded), filter);
         g_object_unref(filter);
@@ -698,14 +710,10 @@ process_encrypted_large(analysis_ctx_t *ctx, GMimeObject *entity)
     int fd = pd_temp_file(ctx->pd);
     openpgp_decrypt_result_t result = {0};
     /* Armored text needs no transfer decoding: then librnp reads the file itself. */
-    GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(cipher_part));
-    GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(content);
-    bool encoded = encoding == GMIME_CONTENT_ENCODING_BASE64 ||
-                   encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-                   encoding == GMIME_CONTENT_ENCODING_UUENCODE;
     pd_file_range_t range;
     openpgp_reader_t reader;
-    if (encoded || !pd_file_range_reader(part_stream(cipher_part), &range, &reader))
+    if (transfer_decoding(cipher_part) != GMIME_CONTENT_ENCODING_DEFAULT ||
+        !pd_file_range_reader(part_stream(cipher_part), &range, &reader))
         reader = pd_stream_reader(ciphertext);
     pgpdesk_status_t st = fd < 0 ? PGPDESK_STATUS_IO_ERROR
                                  : openpgp_decrypt_stream(ctx->ring, &reader,

@@ -53,16 +53,14 @@ random_hex(char out[33])
     sodium_bin2hex(out, 33, raw, sizeof raw);
 }
 
-/* A boundary that occurs nowhere in content. "=_" cannot appear in quoted-printable or base64
- * text, and 128 random bits make a clash with anything else a matter of principle only. */
+/* A new boundary: "=_" cannot appear in quoted-printable or base64 text, and 128 random bits
+ * make a clash with anything else a matter of principle only. */
 static void
-choose_boundary(const uint8_t *content, size_t size, char boundary[BOUNDARY_SIZE])
+new_boundary(char boundary[BOUNDARY_SIZE])
 {
-    do {
-        char hex[33];
-        random_hex(hex);
-        snprintf(boundary, BOUNDARY_SIZE, "pgpdesk=_%s", hex);
-    } while (memmem(content, size, boundary, strlen(boundary)));
+    char hex[33];
+    random_hex(hex);
+    snprintf(boundary, BOUNDARY_SIZE, "pgpdesk=_%s", hex);
 }
 
 /* Does the file hold needle? Read in chunks that overlap by the needle's length. */
@@ -82,14 +80,14 @@ file_contains(int fd, size_t size, const char *needle)
     return found;
 }
 
+/* A boundary that occurs nowhere in content: size bytes in memory, or (fd >= 0) in that file. */
 static void
-choose_boundary_file(int fd, size_t size, char boundary[BOUNDARY_SIZE])
+choose_boundary(const uint8_t *content, int fd, size_t size, char boundary[BOUNDARY_SIZE])
 {
-    do {
-        char hex[33];
-        random_hex(hex);
-        snprintf(boundary, BOUNDARY_SIZE, "pgpdesk=_%s", hex);
-    } while (file_contains(fd, size, boundary));
+    do
+        new_boundary(boundary);
+    while (fd >= 0 ? file_contains(fd, size, boundary)
+                   : memmem(content, size, boundary, strlen(boundary)) != NULL);
 }
 
 /* Leaves out the line break(s) an armored block ends with; the boundary supplies one. */
@@ -935,7 +933,7 @@ append_signed(GString *out, const uint8_t *entity, size_t entity_size, const uin
               size_t sig_size, const char *micalg)
 {
     char boundary[BOUNDARY_SIZE];
-    choose_boundary(entity, entity_size, boundary);
+    choose_boundary(entity, -1, entity_size, boundary);
     signed_head(out, micalg, boundary);
     g_string_append_len(out, (const char *) entity, (gssize) entity_size);
     signed_tail(out, sig, sig_size, boundary);
@@ -971,7 +969,7 @@ static void
 append_encrypted(GString *out, const uint8_t *armored, size_t size)
 {
     char boundary[BOUNDARY_SIZE];
-    choose_boundary(armored, size, boundary);
+    choose_boundary(armored, -1, size, boundary);
     encrypted_head(out, boundary);
     g_string_append_len(out, (const char *) armored, (gssize) without_final_newlines(armored, size));
     g_string_append_printf(out, "\r\n--%s--\r\n", boundary);
@@ -1393,9 +1391,8 @@ encrypt_entity(run_t *r, const fingerprint_t *fprs, size_t count, int out_fd, ui
 static pgpdesk_status_t
 write_encrypted_file(run_t *r, const fingerprint_t *fprs, size_t count, int fd)
 {
-    char boundary[BOUNDARY_SIZE], hex[33];
-    random_hex(hex);
-    snprintf(boundary, sizeof boundary, "pgpdesk=_%s", hex);
+    char boundary[BOUNDARY_SIZE];
+    new_boundary(boundary);
     GString *head = g_string_new(NULL);
     append_outer_headers(head, r->draft, true, r->opts->protected_headers);
     encrypted_head(head, boundary);
@@ -1434,13 +1431,12 @@ write_copy_file(run_t *r, const GString *message, const fingerprint_t *fprs, siz
     bool ok = true;
     if (r->opts->encrypt)
         st = write_encrypted_file(r, fprs, count, fd);
-    else if (r->opts->sign)
+    else /* the head, then the signed entity or the draft's own body, then the tail if any */
         ok = pd_write_all(fd, message->str, message->len) &&
-             pd_copy_file(r->entity_fd, 0, r->entity_size, fd) &&
-             pd_write_all(fd, r->tail->str, r->tail->len);
-    else
-        ok = pd_write_all(fd, message->str, message->len) &&
-             pd_copy_file(d->fd, d->header_size, d->file_size - d->header_size, fd);
+             (r->opts->sign ? pd_copy_file(r->entity_fd, 0, r->entity_size, fd)
+                            : pd_copy_file(d->fd, d->header_size, d->file_size - d->header_size,
+                                           fd)) &&
+             (!r->tail || pd_write_all(fd, r->tail->str, r->tail->len));
     off_t size = !st && ok ? lseek(fd, 0, SEEK_END) : -1;
     if (!st && size < 0)
         st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be written.");
@@ -1495,7 +1491,7 @@ shared_message(run_t *r, pgpdesk_status_t *st)
     if (d->stream) {
         /* The head; write_copy_file() copies the entity and adds the tail. */
         char boundary[BOUNDARY_SIZE];
-        choose_boundary_file(r->entity_fd, r->entity_size, boundary);
+        choose_boundary(NULL, r->entity_fd, r->entity_size, boundary);
         signed_head(message, r->micalg, boundary);
         r->tail = g_string_new(NULL);
         signed_tail(r->tail, sig, sig_size, boundary);
