@@ -731,13 +731,17 @@ busy_nap(void *ctx, int count)
     return 1;
 }
 
+static bool vfs_registered;
+
 /* SQLite counts every allocation under one process-wide mutex unless told not to: with a
  * handle per server thread, that mutex was the most contended lock of a send. Set before
- * SQLite initializes (if the program initialized it already, the call is refused, harmlessly). */
+ * SQLite initializes (if the program initialized it already, the call is refused, harmlessly).
+ * Then our file layer (store-sqlite-vfs.c) joins SQLite's. */
 static void
 configure_sqlite(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    vfs_registered = store_sqlite_vfs_register();
 }
 
 pgpdesk_status_t
@@ -750,8 +754,8 @@ store_sqlite_open(const char *path, store_t **out, char *errmsg, size_t errmsg_s
         return PGPDESK_STATUS_OUT_OF_MEMORY;
     s->base.ops = &sqlite_ops;
     pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        vfs_registered ? STORE_SQLITE_VFS : NULL) != SQLITE_OK)
         st = db_error(s);
     if (!st) {
         sqlite3_busy_handler(s->db, busy_nap, NULL);

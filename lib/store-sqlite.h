@@ -24,6 +24,11 @@ typedef struct sqlite_store {
     bool writing; /* holds the process's write turn (see sqlite_begin) */
 } sqlite_store_t;
 
+/* The name of store-sqlite-vfs.c's file layer, which every connection opens with. */
+#define STORE_SQLITE_VFS "pgpdesk"
+/* Registers it with SQLite once per process; false if SQLite's own unix layer is missing. */
+bool store_sqlite_vfs_register(void);
+
 /* Records the database's message in the store and returns DATABASE_ERROR. */
 pgpdesk_status_t db_error(sqlite_store_t *s);
 pgpdesk_status_t exec_sql(sqlite_store_t *s, const char *sql);
