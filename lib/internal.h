@@ -28,6 +28,12 @@ struct pgpdesk {
  * protected key is paid once per handle, not per message. out: borrowed from the handle;
  * valid until the next keystore call. Not thread-safe: one handle per thread. */
 pgpdesk_status_t keystore_ring(pgpdesk_t *pd, struct openpgp_keyring **out);
+/* The key pgpdesk_keystore_find_usable() would pick, by fingerprint: from the handle's cache of
+ * lookups while the key store is unchanged. KEY_NOT_FOUND (with the handle's message set) when
+ * email has no usable key. */
+pgpdesk_status_t keystore_usable_fingerprint(pgpdesk_t *pd, const char *email,
+                                             pgpdesk_key_purpose_t purpose,
+                                             char fingerprint[PGPDESK_FINGERPRINT_SIZE]);
 
 /* Frees the handle's keyring (wiping its unlocked keys). */
 void keystore_cache_destroy(pgpdesk_t *pd);

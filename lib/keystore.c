@@ -61,14 +61,49 @@ typedef struct loaded_key {
     bool secret;
 } loaded_key_t;
 
+/* What choosing among an address's keys needs to know of one of them (see pick_usable). */
+typedef struct candidate {
+    char fingerprint[PGPDESK_FINGERPRINT_SIZE];
+    int64_t expires_at, sign_until, encrypt_until;
+    bool revoked, secret;
+    bool exact; /* one of its addresses is the one looked up (not only its domain alias) */
+} candidate_t;
+
+/* The keys found for one address, newest first. */
+typedef struct address_keys {
+    char *email; /* lower case */
+    candidate_t *candidates;
+    size_t count;
+} address_keys_t;
+
+/* Past this many addresses the lookups kept are dropped and gathered anew. */
+#define ADDRESS_CACHE_MAX 256
+
+/* What a handle keeps of the key store between operations, valid for one key generation: the
+ * keyring with the keys loaded (private ones unlocked), and the keys found per address, so a
+ * message does not repeat the store's joins and sorts for its sender and recipients. */
 struct keyring_cache {
     openpgp_keyring_t *ring;
     char *generation;     /* the store's key generation the ring reflects */
     loaded_key_t *loaded;
     size_t loaded_count;
+    address_keys_t *addresses;
+    size_t address_count;
 };
 
 #define KEY_GENERATION "key_generation"
+
+static void
+forget_addresses(keyring_cache_t *cache)
+{
+    for (size_t i = 0; i < cache->address_count; i++) {
+        free(cache->addresses[i].email);
+        free(cache->addresses[i].candidates);
+    }
+    free(cache->addresses);
+    cache->addresses = NULL;
+    cache->address_count = 0;
+}
 
 void
 keystore_cache_destroy(pgpdesk_t *pd)
@@ -79,6 +114,7 @@ keystore_cache_destroy(pgpdesk_t *pd)
     openpgp_keyring_destroy(cache->ring);
     free(cache->generation);
     free(cache->loaded);
+    forget_addresses(cache);
     free(cache);
     pd->keys = NULL;
 }
@@ -621,14 +657,6 @@ pgpdesk_keystore_list(pgpdesk_t *pd, const char *email, pgpdesk_key_list_t **out
 }
 
 static bool
-usable_for(const pgpdesk_key_t *k, pgpdesk_key_purpose_t purpose)
-{
-    if (k->revoked || k->expired)
-        return false;
-    return purpose == PGPDESK_PURPOSE_SIGN ? k->secret && k->can_sign : k->can_encrypt;
-}
-
-static bool
 has_email(const pgpdesk_key_t *k, const char *email)
 {
     for (size_t i = 0; i < k->email_count; i++)
@@ -637,59 +665,132 @@ has_email(const pgpdesk_key_t *k, const char *email)
     return false;
 }
 
+static bool
+usable_for(const candidate_t *c, pgpdesk_key_purpose_t purpose, int64_t now)
+{
+    if (c->revoked || (c->expires_at != 0 && c->expires_at <= now))
+        return false;
+    return purpose == PGPDESK_PURPOSE_SIGN ? c->secret && c->sign_until > now
+                                           : c->encrypt_until > now;
+}
+
+/* Newest first; an exact address beats a domain alias. SIZE_MAX when none is usable. */
+static size_t
+pick_usable(const address_keys_t *keys, pgpdesk_key_purpose_t purpose)
+{
+    int64_t now = pd_now();
+    size_t pick = SIZE_MAX;
+    for (size_t i = 0; i < keys->count; i++) {
+        if (!usable_for(&keys->candidates[i], purpose, now))
+            continue;
+        if (keys->candidates[i].exact)
+            return i;
+        if (pick == SIZE_MAX)
+            pick = i;
+    }
+    return pick;
+}
+
+/* Finds the keys of email in the store, or in the handle's cache when the key store has not
+ * changed since (keystore_ring() checks). NULL with *st set on failure. */
+static const address_keys_t *
+address_keys(pgpdesk_t *pd, const char *email, pgpdesk_status_t *st)
+{
+    openpgp_keyring_t *ring = NULL;
+    char *lower = NULL;
+    if ((*st = keystore_ring(pd, &ring)))
+        return NULL;
+    if (!(lower = pd_lowercase(email))) {
+        *st = pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+        return NULL;
+    }
+    keyring_cache_t *cache = pd->keys;
+    for (size_t i = 0; i < cache->address_count; i++)
+        if (strcmp(cache->addresses[i].email, lower) == 0) {
+            free(lower);
+            return &cache->addresses[i];
+        }
+    store_key_record_t *recs = NULL;
+    size_t count = 0;
+    if ((*st = list_records(pd, email, &recs, &count))) {
+        free(lower);
+        return NULL;
+    }
+    candidate_t *candidates = calloc(count ? count : 1, sizeof *candidates);
+    for (size_t i = 0; i < count; i++) {
+        const store_key_record_t *r = &recs[i];
+        if (candidates)
+            candidates[i] = (candidate_t){.expires_at = r->info.expires_at,
+                                          .sign_until = r->sign_until,
+                                          .encrypt_until = r->encrypt_until,
+                                          .revoked = r->info.revoked, .secret = r->info.secret,
+                                          .exact = has_email(&r->info, lower)};
+        if (candidates)
+            memcpy(candidates[i].fingerprint, r->info.fingerprint, PGPDESK_FINGERPRINT_SIZE);
+        store_key_record_clear(&recs[i]);
+    }
+    free(recs);
+    if (cache->address_count == ADDRESS_CACHE_MAX)
+        forget_addresses(cache);
+    address_keys_t *grown = candidates ? realloc(cache->addresses,
+                                                 (cache->address_count + 1) * sizeof *grown)
+                                       : NULL;
+    if (!grown) {
+        free(candidates);
+        free(lower);
+        *st = pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+        return NULL;
+    }
+    cache->addresses = grown;
+    grown[cache->address_count] = (address_keys_t){lower, candidates, count};
+    return &grown[cache->address_count++];
+}
+
+pgpdesk_status_t
+keystore_usable_fingerprint(pgpdesk_t *pd, const char *email, pgpdesk_key_purpose_t purpose,
+                            char fingerprint[PGPDESK_FINGERPRINT_SIZE])
+{
+    if (!email)
+        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    const address_keys_t *keys = address_keys(pd, email, &st);
+    if (!keys)
+        return st;
+    size_t pick = pick_usable(keys, purpose);
+    if (pick == SIZE_MAX)
+        return pd_fail(pd, PGPDESK_STATUS_KEY_NOT_FOUND, NULL);
+    memcpy(fingerprint, keys->candidates[pick].fingerprint, PGPDESK_FINGERPRINT_SIZE);
+    return PGPDESK_STATUS_SUCCESS;
+}
+
 pgpdesk_status_t
 pgpdesk_keystore_find_usable(pgpdesk_t *pd, const char *email, pgpdesk_key_purpose_t purpose,
                              pgpdesk_key_t **out)
 {
-    if (!email)
-        return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
-    store_key_record_t *recs = NULL;
-    size_t count = 0, pick = SIZE_MAX;
-    pgpdesk_status_t st = list_records(pd, email, &recs, &count);
-    if (st)
-        return st;
-    /* Newest first; an exact address beats a domain alias. */
-    for (size_t i = 0; i < count; i++) {
-        if (!usable_for(&recs[i].info, purpose))
-            continue;
-        if (has_email(&recs[i].info, email)) {
-            pick = i;
-            break;
-        }
-        if (pick == SIZE_MAX)
-            pick = i;
-    }
-    for (size_t i = 0; i < count; i++)
-        if (i != pick)
-            store_key_record_clear(&recs[i]);
-    if (pick != SIZE_MAX && !(*out = take_key(&recs[pick])))
-        st = PGPDESK_STATUS_OUT_OF_MEMORY;
-    free(recs);
-    if (pick == SIZE_MAX)
-        st = PGPDESK_STATUS_KEY_NOT_FOUND;
-    return st ? pd_fail(pd, st, NULL) : st;
+    char fpr[PGPDESK_FINGERPRINT_SIZE];
+    pgpdesk_status_t st = keystore_usable_fingerprint(pd, email, purpose, fpr);
+    return st ? st : pgpdesk_keystore_get(pd, fpr, out);
 }
 
 key_state_t
 keystore_key_state(pgpdesk_t *pd, const char *email, pgpdesk_key_purpose_t purpose)
 {
-    store_key_record_t *recs = NULL;
-    size_t count = 0;
-    key_state_t state = KEY_MISSING;
-    if (list_records(pd, email, &recs, &count))
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    const address_keys_t *keys = address_keys(pd, email, &st);
+    if (!keys)
         return KEY_MISSING;
-    for (size_t i = 0; i < count; i++) {
-        const pgpdesk_key_t *k = &recs[i].info;
-        key_state_t s = usable_for(k, purpose)                              ? KEY_USABLE
-                        : purpose == PGPDESK_PURPOSE_SIGN && !k->secret     ? KEY_MISSING
-                        : k->revoked                                        ? KEY_REVOKED
-                        : k->expired                                        ? KEY_EXPIRED
+    int64_t now = pd_now();
+    key_state_t state = KEY_MISSING;
+    for (size_t i = 0; i < keys->count; i++) {
+        const candidate_t *c = &keys->candidates[i];
+        key_state_t s = usable_for(c, purpose, now)                         ? KEY_USABLE
+                        : purpose == PGPDESK_PURPOSE_SIGN && !c->secret     ? KEY_MISSING
+                        : c->revoked                                        ? KEY_REVOKED
+                        : c->expires_at != 0 && c->expires_at <= now        ? KEY_EXPIRED
                                                                             : KEY_INCAPABLE;
         if (s < state)
             state = s;
-        store_key_record_clear(&recs[i]);
     }
-    free(recs);
     return state;
 }
 

@@ -1011,20 +1011,15 @@ static pgpdesk_status_t
 find_key(pgpdesk_t *pd, const char *addr, pgpdesk_key_purpose_t purpose, bool required,
          fingerprint_t fpr)
 {
-    pgpdesk_key_t *key = NULL;
-    pgpdesk_status_t st = pgpdesk_keystore_find_usable(pd, addr, purpose, &key);
     fpr[0] = '\0';
+    pgpdesk_status_t st = keystore_usable_fingerprint(pd, addr, purpose, fpr);
     if (st == PGPDESK_STATUS_KEY_NOT_FOUND && !required) {
         pd->errmsg[0] = '\0';
         return PGPDESK_STATUS_SUCCESS;
     }
     if (st == PGPDESK_STATUS_KEY_NOT_FOUND)
         return explain_missing_key(pd, addr, purpose);
-    if (st)
-        return st;
-    memcpy(fpr, key->fingerprint, PGPDESK_FINGERPRINT_SIZE);
-    pgpdesk_key_destroy(key);
-    return PGPDESK_STATUS_SUCCESS;
+    return st;
 }
 
 /* The keys a run needs. Empty fingerprints where an operation is not asked for. */
