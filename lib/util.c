@@ -142,21 +142,36 @@ pd_strv_free(char **v, size_t n)
     free(v);
 }
 
+/* Whether the LF at p (in a buffer starting at start) lacks its CR. */
+static bool
+is_bare_lf(const uint8_t *start, const uint8_t *p)
+{
+    return p == start || p[-1] != '\r';
+}
+
 pgpdesk_status_t
 pd_crlf_canonical(const uint8_t *in, size_t size, uint8_t **out, size_t *out_size)
 {
+    const uint8_t *end = in + size;
     size_t bare = 0;
-    for (size_t i = 0; i < size; i++)
-        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
-            bare++;
+    for (const uint8_t *p = in; (p = memchr(p, '\n', (size_t) (end - p))); p++)
+        bare += is_bare_lf(in, p);
     uint8_t *buf = malloc(size + bare + 1);
     if (!buf)
         return PGPDESK_STATUS_OUT_OF_MEMORY;
+    /* Line by line with memchr and memcpy: most input (GMime writes CRLF) needs no change. */
     size_t n = 0;
-    for (size_t i = 0; i < size; i++) {
-        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+    for (const uint8_t *p = in; p < end;) {
+        const uint8_t *lf = memchr(p, '\n', (size_t) (end - p));
+        size_t len = (size_t) ((lf ? lf : end) - p);
+        memcpy(buf + n, p, len);
+        n += len;
+        if (!lf)
+            break;
+        if (is_bare_lf(in, lf))
             buf[n++] = '\r';
-        buf[n++] = in[i];
+        buf[n++] = '\n';
+        p = lf + 1;
     }
     buf[n] = '\0';
     *out = buf;
