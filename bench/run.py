@@ -152,6 +152,7 @@ class Bench:
         self.homes = {}     # (party, algo) -> warm GNUPGHOME
         self.results = {}   # section -> list of result dicts
         self.notes = {}     # section -> list of lines
+        self.ratios = {}    # section -> pgpdesk/floor median ratio of each interleaved round
         self.checks = []    # correctness checks passed
         self.started = time.time()
         self.algos = [a for a in args.algos.split(",") if a]
@@ -353,6 +354,7 @@ class Bench:
             res, _ = self.bench(variant, algo, seconds=self.args.floor_seconds)
             for r in res:
                 self.add(section, r, label=labels[r["variant"]])
+        self.floor_rounds(section, "w1", algo)
 
         hd, cu = self.fprs[("helpdesk", algo)], self.fprs[("customer", algo)]
         out = os.path.join(self.work, "baseline.out")
@@ -394,6 +396,7 @@ class Bench:
                                ("w2-floor-locked", "librnp floor, S2K per message")):
             res, _ = self.bench(variant, algo, seconds=self.args.floor_seconds)
             self.add(section, res[0], label=label)
+        self.floor_rounds(section, "w2", algo)
 
         # The baselines open the same armored bytes.
         eml = os.path.join(self.work, f"w2-{algo}-input.eml")
@@ -428,6 +431,20 @@ class Bench:
             "--signer-cert", self.key("customer", algo, "pub"), armored, "--output", out]}, n),
             label="sq 0.27 per message (unprotected key copy)")
         return pd
+
+    def floor_rounds(self, section, workload, algo):
+        """pgpdesk over its floor in alternating short runs. This machine is shared and its
+        speed drifts by tens of percent within minutes: two long runs minutes apart measure
+        the drift as much as the overhead, while a run of each, back to back, sees nearly the
+        same machine. The ratio is the median of the rounds' ratios."""
+        ratios = []
+        for _ in range(self.args.floor_rounds):
+            pd, _ = self.bench(workload, algo, seconds=self.args.round_seconds, warmup=0.3)
+            fl, _ = self.bench(workload + "-floor", algo, seconds=self.args.round_seconds,
+                               warmup=0.3)
+            floor = next(r for r in fl if r["variant"] == "floor")
+            ratios.append(pd[0]["median_ms"] / floor["median_ms"])
+        self.ratios[section] = ratios
 
     def tmpfs_row(self, section, workload, algo):
         """The same workload with the database on tmpfs (/dev/shm), where fdatasync costs
@@ -857,11 +874,23 @@ def message_table(bench, section, per_s_target, out):
         limit = TARGET_FLOOR_RATIO_25519
     else:
         limit = TARGET_FLOOR_RATIO_RSA
-    ok = fr <= limit
-    out.append(f"- within {limit}× of the librnp floor: pgpdesk is {fr:.2f}× the floor "
-               f"({fmt_ms(pd['median_ms'])} vs {fmt_ms(floor['median_ms'])}) — " +
-               verdict(ok, f"by {fr / limit:.2f}×; the floor would allow "
-                       f"{fmt_ms(floor['median_ms'] * limit)}"))
+    rounds = bench.ratios.get(section)
+    if rounds:
+        # The verdict takes the interleaved rounds (see Bench.floor_rounds); the long runs'
+        # ratio is shown beside them.
+        fr = statistics.median(rounds)
+        ok = fr <= limit
+        out.append(f"- within {limit}× of the librnp floor: pgpdesk is {fr:.2f}× the floor "
+                   f"(median of {len(rounds)} alternating {bench.args.round_seconds:g}-second "
+                   f"runs of each, {min(rounds):.2f}–{max(rounds):.2f}×; the long runs above: "
+                   f"{pd['median_ms'] / floor['median_ms']:.2f}×) — " +
+                   verdict(ok, f"by {fr / limit:.2f}×"))
+    else:
+        ok = fr <= limit
+        out.append(f"- within {limit}× of the librnp floor: pgpdesk is {fr:.2f}× the floor "
+                   f"({fmt_ms(pd['median_ms'])} vs {fmt_ms(floor['median_ms'])}) — " +
+                   verdict(ok, f"by {fr / limit:.2f}×; the floor would allow "
+                           f"{fmt_ms(floor['median_ms'] * limit)}"))
     if algo.startswith("rsa") and getattr(bench, "openssl", None):
         bits = int(algo[3:])
         if bits in bench.openssl:
@@ -1019,7 +1048,9 @@ def report(bench, machine):
            "decrypted, verified, article and log written). Zammad's way and GnuPG warm run "
            "gpg with the passphrase-protected key; sq 0.27 cannot read a passphrase from a "
            "file and gets an unprotected copy of the same key. The floor is crypto.h's "
-           "openpgp_* over librnp on the same payload bytes.", ""]
+           "openpgp_* over librnp on the same payload bytes. The targets' ratio to the floor "
+           "comes from short runs of pgpdesk and the floor taken in turn (the machine's speed "
+           "drifts between long runs minutes apart).", ""]
     out.append("## Results\n")
     for algo, title in ALGO_TITLES.items():
         message_table(bench, f"W1 {title}", TARGET_W1_PER_S, out)
@@ -1043,6 +1074,9 @@ def main():
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--seconds", type=float, default=5.0, help="timed seconds per pgpdesk workload")
     ap.add_argument("--floor-seconds", type=float, default=2.0)
+    ap.add_argument("--floor-rounds", type=int, default=5,
+                    help="alternating pgpdesk/floor runs for the floor ratio")
+    ap.add_argument("--round-seconds", type=float, default=1.0)
     ap.add_argument("--baseline-n", type=int, default=20,
                     help="processes per GnuPG-warm and sq baseline")
     ap.add_argument("--zammad-n", type=int, default=20, help="Zammad's-way runs, Ed25519")
