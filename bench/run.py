@@ -444,6 +444,8 @@ class Bench:
                                warmup=0.3)
             floor = next(r for r in fl if r["variant"] == "floor")
             ratios.append(pd[0]["median_ms"] / floor["median_ms"])
+            log(f"{section}: round {len(ratios)}: pgpdesk {pd[0]['median_ms']:.3f} ms, floor "
+                f"{floor['median_ms']:.3f} ms, {ratios[-1]:.2f}×")
         self.ratios[section] = ratios
 
     def tmpfs_row(self, section, workload, algo):
@@ -574,6 +576,7 @@ class Bench:
         fsync = self.fsync_probe(50)
         self.note(section, f"Just before W5 ran, one fdatasync on the database's disk took "
                   f"{fsync[0]:.2f} ms (median of 50).")
+        self.cpu_scaling = self.cpu_scaling_probe()
         runs = [("security options", 2, "options", ["-t2", "-c16"]),
                 ("send (sign+encrypt)", 1, "send", ["-t1", "-c2"]),
                 ("send (sign+encrypt)", 2, "send", ["-t2", "-c4"])]
@@ -622,6 +625,22 @@ class Bench:
                 self.add(section, r)
             finally:
                 server.stop()
+
+    def cpu_scaling_probe(self, repeats=3):
+        """What a second core adds on this machine: one CPU-bound loop alone, then two at
+        once. Two jobs in the time of the slower one over one job in its own time: 2.0 on two
+        idle cores of one's own, less on vCPUs shared with other machines. The ceiling of any
+        two-thread speed-up here, as a few tries (it swings with the other machines' load)."""
+        code = ("import time\nt = time.perf_counter()\nx = 0\n"
+                "for i in range(10_000_000):\n    x += i\nprint(time.perf_counter() - t)")
+        ratios = []
+        for _ in range(repeats):
+            alone = float(run([sys.executable, "-c", code]).stdout)
+            procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                      text=True) for _ in range(2)]
+            both = [float(p.communicate()[0]) for p in procs]
+            ratios.append(2 * alone / max(both))
+        return ratios
 
     def install_wrk(self):
         """wrk is a Debian package; installed here when missing (scripts/install-deps does
@@ -1006,8 +1025,16 @@ def w5_table(bench, out):
         if 1 in sends and 2 in sends and sends[1]["ops_per_s"]:
             s = sends[2]["ops_per_s"] / sends[1]["ops_per_s"]
             out.append("")
+            ceiling = getattr(bench, "cpu_scaling", None)
             out.append(f"Sending with 2 server threads does {s:.2f}× the requests/s of 1 thread "
                        f"(\"scales with cores\": ideally 2×; wrk runs on the same 2 cores).")
+            if ceiling:
+                c = statistics.median(ceiling)
+                out.append(f"On this machine two CPU-bound processes side by side did "
+                           f"{c:.2f}× the work of one just before (median of {len(ceiling)} "
+                           f"tries, {min(ceiling):.2f}–{max(ceiling):.2f}×; bench/run.py "
+                           f"cpu_scaling_probe): the most any two threads can gain here. "
+                           f"Sending reached {s / c:.0%} of it.")
     for line in bench.notes.get(section, []):
         out.append(f"\n{line}")
     out.append("")
@@ -1076,7 +1103,7 @@ def main():
     ap.add_argument("--floor-seconds", type=float, default=2.0)
     ap.add_argument("--floor-rounds", type=int, default=5,
                     help="alternating pgpdesk/floor runs for the floor ratio")
-    ap.add_argument("--round-seconds", type=float, default=1.0)
+    ap.add_argument("--round-seconds", type=float, default=2.0)
     ap.add_argument("--baseline-n", type=int, default=20,
                     help="processes per GnuPG-warm and sq baseline")
     ap.add_argument("--zammad-n", type=int, default=20, help="Zammad's-way runs, Ed25519")
