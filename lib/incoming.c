@@ -342,24 +342,6 @@ sig_status_name(openpgp_sig_status_t status)
     return "malformed";
 }
 
-/* The user id of key fpr whose address is email, or NULL. Caller frees. */
-static char *
-matching_user_id(pgpdesk_t *pd, const char *fpr, const char *email)
-{
-    pgpdesk_key_t *key = NULL;
-    char *uid = NULL;
-    if (!email || pgpdesk_keystore_get(pd, fpr, &key) != PGPDESK_STATUS_SUCCESS)
-        return NULL;
-    for (size_t i = 0; i < key->user_id_count && !uid; i++) {
-        char *addr = pd_email_from_user_id(key->user_ids[i]);
-        if (addr && strcasecmp(addr, email) == 0)
-            uid = strdup(key->user_ids[i]);
-        free(addr);
-    }
-    pgpdesk_key_destroy(key);
-    return uid;
-}
-
 /* Fills the sign layer from verification results: the first good signature wins, else the
  * first one. A good signature whose key has no valid user id equal to the single From address
  * is signer_mismatch. */
@@ -376,7 +358,7 @@ record_signatures(analysis_ctx_t *ctx, const openpgp_verify_result_t *result)
         }
     const char *status = sig_status_name(sig->status);
     char *uid = sig->signer_fingerprint[0]
-                    ? matching_user_id(ctx->pd, sig->signer_fingerprint, ctx->signer_from)
+                    ? keystore_user_id_for(ctx->pd, sig->signer_fingerprint, ctx->signer_from)
                     : NULL;
     if (sig->status == OPENPGP_SIG_GOOD && !uid)
         status = "signer_mismatch";

@@ -34,6 +34,10 @@ pgpdesk_status_t keystore_ring(pgpdesk_t *pd, struct openpgp_keyring **out);
 pgpdesk_status_t keystore_usable_fingerprint(pgpdesk_t *pd, const char *email,
                                              pgpdesk_key_purpose_t purpose,
                                              char fingerprint[PGPDESK_FINGERPRINT_SIZE]);
+/* The user id of the stored key fingerprint whose address is email, or NULL; caller frees.
+ * From the same cache, taken as it stands (no key generation check), so that an analysis
+ * holding the handle's keyring never has it rebuilt under it. */
+char *keystore_user_id_for(pgpdesk_t *pd, const char *fingerprint, const char *email);
 
 /* Frees the handle's keyring (wiping its unlocked keys). */
 void keystore_cache_destroy(pgpdesk_t *pd);

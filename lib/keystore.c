@@ -66,7 +66,8 @@ typedef struct candidate {
     char fingerprint[PGPDESK_FINGERPRINT_SIZE];
     int64_t expires_at, sign_until, encrypt_until;
     bool revoked, secret;
-    bool exact; /* one of its addresses is the one looked up (not only its domain alias) */
+    bool exact;    /* one of its addresses is the one looked up (not only its domain alias) */
+    char *user_id; /* its first valid user id with that address; NULL when not exact */
 } candidate_t;
 
 /* The keys found for one address, newest first. */
@@ -97,6 +98,8 @@ static void
 forget_addresses(keyring_cache_t *cache)
 {
     for (size_t i = 0; i < cache->address_count; i++) {
+        for (size_t j = 0; j < cache->addresses[i].count; j++)
+            free(cache->addresses[i].candidates[j].user_id);
         free(cache->addresses[i].email);
         free(cache->addresses[i].candidates);
     }
@@ -656,13 +659,18 @@ pgpdesk_keystore_list(pgpdesk_t *pd, const char *email, pgpdesk_key_list_t **out
     return PGPDESK_STATUS_SUCCESS;
 }
 
-static bool
-has_email(const pgpdesk_key_t *k, const char *email)
+/* A copy of k's first valid user id whose address is email, or NULL. */
+static char *
+user_id_with_email(const pgpdesk_key_t *k, const char *email)
 {
-    for (size_t i = 0; i < k->email_count; i++)
-        if (strcasecmp(k->emails[i], email) == 0)
-            return true;
-    return false;
+    char *uid = NULL;
+    for (size_t i = 0; i < k->user_id_count && !uid; i++) {
+        char *addr = pd_email_from_user_id(k->user_ids[i]);
+        if (addr && strcasecmp(addr, email) == 0)
+            uid = strdup(k->user_ids[i]);
+        free(addr);
+    }
+    return uid;
 }
 
 static bool
@@ -692,13 +700,15 @@ pick_usable(const address_keys_t *keys, pgpdesk_key_purpose_t purpose)
 }
 
 /* Finds the keys of email in the store, or in the handle's cache when the key store has not
- * changed since (keystore_ring() checks). NULL with *st set on failure. */
+ * changed since (with check_generation, keystore_ring() checks; without, the cache stands as
+ * it is, for callers that hold the handle's keyring and must not see it rebuilt). NULL with
+ * *st set on failure. */
 static const address_keys_t *
-address_keys(pgpdesk_t *pd, const char *email, pgpdesk_status_t *st)
+address_keys(pgpdesk_t *pd, const char *email, bool check_generation, pgpdesk_status_t *st)
 {
     openpgp_keyring_t *ring = NULL;
     char *lower = NULL;
-    if ((*st = keystore_ring(pd, &ring)))
+    if ((check_generation || !pd->keys) && (*st = keystore_ring(pd, &ring)))
         return NULL;
     if (!(lower = pd_lowercase(email))) {
         *st = pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
@@ -719,12 +729,13 @@ address_keys(pgpdesk_t *pd, const char *email, pgpdesk_status_t *st)
     candidate_t *candidates = calloc(count ? count : 1, sizeof *candidates);
     for (size_t i = 0; i < count; i++) {
         const store_key_record_t *r = &recs[i];
+        char *uid = candidates ? user_id_with_email(&r->info, lower) : NULL;
         if (candidates)
             candidates[i] = (candidate_t){.expires_at = r->info.expires_at,
                                           .sign_until = r->sign_until,
                                           .encrypt_until = r->encrypt_until,
                                           .revoked = r->info.revoked, .secret = r->info.secret,
-                                          .exact = has_email(&r->info, lower)};
+                                          .exact = uid != NULL, .user_id = uid};
         if (candidates)
             memcpy(candidates[i].fingerprint, r->info.fingerprint, PGPDESK_FINGERPRINT_SIZE);
         store_key_record_clear(&recs[i]);
@@ -736,6 +747,8 @@ address_keys(pgpdesk_t *pd, const char *email, pgpdesk_status_t *st)
                                                  (cache->address_count + 1) * sizeof *grown)
                                        : NULL;
     if (!grown) {
+        for (size_t i = 0; candidates && i < count; i++)
+            free(candidates[i].user_id);
         free(candidates);
         free(lower);
         *st = pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
@@ -753,7 +766,7 @@ keystore_usable_fingerprint(pgpdesk_t *pd, const char *email, pgpdesk_key_purpos
     if (!email)
         return pd_fail(pd, PGPDESK_STATUS_INVALID_ARGUMENT, NULL);
     pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
-    const address_keys_t *keys = address_keys(pd, email, &st);
+    const address_keys_t *keys = address_keys(pd, email, true, &st);
     if (!keys)
         return st;
     size_t pick = pick_usable(keys, purpose);
@@ -761,6 +774,19 @@ keystore_usable_fingerprint(pgpdesk_t *pd, const char *email, pgpdesk_key_purpos
         return pd_fail(pd, PGPDESK_STATUS_KEY_NOT_FOUND, NULL);
     memcpy(fingerprint, keys->candidates[pick].fingerprint, PGPDESK_FINGERPRINT_SIZE);
     return PGPDESK_STATUS_SUCCESS;
+}
+
+char *
+keystore_user_id_for(pgpdesk_t *pd, const char *fingerprint, const char *email)
+{
+    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    /* An analysis holds the keyring while it asks: it sees the key store as of its start. */
+    const address_keys_t *keys = email ? address_keys(pd, email, false, &st) : NULL;
+    for (size_t i = 0; keys && i < keys->count; i++)
+        if (keys->candidates[i].user_id &&
+            strcasecmp(keys->candidates[i].fingerprint, fingerprint) == 0)
+            return strdup(keys->candidates[i].user_id);
+    return NULL;
 }
 
 pgpdesk_status_t
@@ -776,7 +802,7 @@ key_state_t
 keystore_key_state(pgpdesk_t *pd, const char *email, pgpdesk_key_purpose_t purpose)
 {
     pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
-    const address_keys_t *keys = address_keys(pd, email, &st);
+    const address_keys_t *keys = address_keys(pd, email, true, &st);
     if (!keys)
         return KEY_MISSING;
     int64_t now = pd_now();
