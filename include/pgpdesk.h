@@ -225,6 +225,7 @@ typedef struct pgpdesk_outgoing_options {
     bool sign;
     bool encrypt;
     bool protected_headers; /* RFC 9788 headers inside the payload; outer Subject "..." */
+    int64_t group_id;       /* the group the sent articles are filed under; 0: none */
 } pgpdesk_outgoing_options_t;
 
 /* One message to deliver: the To/Cc copy, or one per Bcc recipient. */

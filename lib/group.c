@@ -400,10 +400,11 @@ pgpdesk_group_send(pgpdesk_t *pd, int64_t group_id, const void *draft, size_t si
         else if (options->encrypt && !sec->encryption.possible)
             st = refuse(pd, PGPDESK_STATUS_NO_RECIPIENT_KEY, &sec->encryption);
     }
+    /* Filed under the group in the commit that stores them. */
+    pgpdesk_outgoing_options_t filed = *options;
+    filed.group_id = group_id;
     if (!st)
-        st = pgpdesk_outgoing_process(pd, draft, size, options, out);
-    for (size_t i = 0; !st && i < (*out)->count; i++)
-        pd->store->ops->article_set_group(pd->store, (*out)->copies[i].article_id, group_id);
+        st = pgpdesk_outgoing_process(pd, draft, size, &filed, out);
     pgpdesk_security_options_destroy(sec);
     pgpdesk_group_destroy(group);
     pd_strv_free(senders, sender_count);

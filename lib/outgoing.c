@@ -1633,6 +1633,8 @@ store_copies(run_t *r)
                                r->files ? r->files[i] : NULL, pd_now(), &copy->article_id);
         if (!st)
             st = article_store_fields(pd, copy->article_id, &fields);
+        if (!st && r->opts->group_id)
+            st = store->ops->article_set_group(store, copy->article_id, r->opts->group_id);
     }
     /* The log rows go in the same transaction: one commit per message. */
     for (size_t i = 0; !st && i < r->result->count; i++) {
