@@ -89,9 +89,14 @@ pgpdesk_draft_compose(pgpdesk_t *pd, const char *from, const pgpdesk_draft_t *d,
     GDateTime *now = g_date_time_new_now_utc();
     g_mime_message_set_date(msg, now);
     g_date_time_unref(now);
-    char *mid = g_mime_utils_generate_message_id(domain);
+    /* Not g_mime_utils_generate_message_id(): it opens /dev/urandom for every message. */
+    char *mid = pd_new_message_id(domain);
+    if (!mid) {
+        g_object_unref(msg);
+        return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    }
     g_mime_message_set_message_id(msg, mid);
-    g_free(mid);
+    free(mid);
     if (d->in_reply_to && *d->in_reply_to) {
         char *ref = g_strdup_printf("<%s>", d->in_reply_to[0] == '<'
                                                 ? d->in_reply_to + 1 : d->in_reply_to);

@@ -117,6 +117,12 @@ char *pd_lowercase(const char *s);
 
 /* The part after the last '@', or NULL. Points into email. */
 const char *pd_email_domain(const char *email);
+/* 128 random bits as 32 hex digits and a NUL. */
+#define PD_RANDOM_HEX_SIZE 33
+void pd_random_hex(char out[PD_RANDOM_HEX_SIZE]);
+/* A new Message-ID's address part (no angle brackets): pd_random_hex() at domain. malloc'd;
+ * NULL when out of memory. */
+char *pd_new_message_id(const char *domain);
 
 /* Is s a plausible DNS domain name (labels of [a-z0-9-], at least one dot)? */
 bool pd_valid_domain(const char *s);

@@ -44,22 +44,13 @@ typedef char fingerprint_t[PGPDESK_FINGERPRINT_SIZE];
 
 /* ---------------------------------------------------------------- bytes */
 
-/* 128 random bits as 32 hex digits. */
-static void
-random_hex(char out[33])
-{
-    uint8_t raw[16];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(out, 33, raw, sizeof raw);
-}
-
 /* A new boundary: "=_" cannot appear in quoted-printable or base64 text, and 128 random bits
  * make a clash with anything else a matter of principle only. */
 static void
 new_boundary(char boundary[BOUNDARY_SIZE])
 {
-    char hex[33];
-    random_hex(hex);
+    char hex[PD_RANDOM_HEX_SIZE];
+    pd_random_hex(hex);
     snprintf(boundary, BOUNDARY_SIZE, "pgpdesk=_%s", hex);
 }
 
@@ -87,7 +78,7 @@ choose_boundary(const uint8_t *content, int fd, size_t size, char boundary[BOUND
     do
         new_boundary(boundary);
     while (fd >= 0 ? file_contains(fd, size, boundary)
-                   : memmem(content, size, boundary, strlen(boundary)) != NULL);
+                   : content && memmem(content, size, boundary, strlen(boundary)) != NULL);
 }
 
 /* Leaves out the line break(s) an armored block ends with; the boundary supplies one. */
@@ -319,9 +310,8 @@ ensure_date_and_id(pgpdesk_t *pd, draft_t *d)
         d->added_date = true;
     }
     if (!g_mime_message_get_message_id(d->message)) {
-        char hex[33], *id = NULL;
-        random_hex(hex);
-        if (asprintf(&id, "%s@%s", hex, pd_email_domain(d->sender)) < 0)
+        char *id = pd_new_message_id(pd_email_domain(d->sender));
+        if (!id)
             return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
         g_mime_message_set_message_id(d->message, id);
         free(id);

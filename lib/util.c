@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -140,6 +141,22 @@ pd_strv_free(char **v, size_t n)
     for (size_t i = 0; i < n; i++)
         free(v[i]);
     free(v);
+}
+
+void
+pd_random_hex(char out[PD_RANDOM_HEX_SIZE])
+{
+    uint8_t raw[(PD_RANDOM_HEX_SIZE - 1) / 2];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(out, PD_RANDOM_HEX_SIZE, raw, sizeof raw);
+}
+
+char *
+pd_new_message_id(const char *domain)
+{
+    char hex[PD_RANDOM_HEX_SIZE], *id = NULL;
+    pd_random_hex(hex);
+    return asprintf(&id, "%s@%s", hex, domain) < 0 ? NULL : id;
 }
 
 /* Whether the LF at p (in a buffer starting at start) lacks its CR. */
