@@ -15,23 +15,44 @@
 static pgpdesk_status_t article_read(pgpdesk_t *pd, int64_t id, bool with_bodies,
                                      pgpdesk_article_t **out);
 
-pgpdesk_status_t
-article_store_raw(pgpdesk_t *pd, const char *direction, const void *raw, size_t size,
-                  const char *raw_file, int64_t created_at, int64_t *id)
+/* fields as the store takes them, into out; *security: their JSON text, caller frees. False
+ * when out of memory. */
+static bool
+store_fields(const article_fields_t *f, store_article_fields_t *out, char **security)
 {
-    return pd_store_fail(pd, pd->store->ops->article_insert(pd->store, direction, raw, size,
-                                                            raw_file, created_at, id));
+    *security = f->security ? json_dumps(f->security, JSON_COMPACT) : NULL;
+    *out = (store_article_fields_t){.mime = f->mime, .mime_size = f->mime_size,
+                                    .mime_file = f->mime_file, .from = f->from, .to = f->to,
+                                    .cc = f->cc, .subject = f->subject,
+                                    .message_id = f->message_id, .security_json = *security,
+                                    .group_id = f->group_id};
+    return !f->security || *security;
+}
+
+pgpdesk_status_t
+article_store(pgpdesk_t *pd, const char *direction, const void *raw, size_t size,
+              const char *raw_file, int64_t created_at, const article_fields_t *fields,
+              int64_t *id)
+{
+    store_article_fields_t found;
+    char *security = NULL;
+    if (fields && !store_fields(fields, &found, &security))
+        return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    pgpdesk_status_t st = pd->store->ops->article_insert(pd->store, direction, raw, size,
+                                                         raw_file, created_at,
+                                                         fields ? &found : NULL, id);
+    free(security);
+    return pd_store_fail(pd, st);
 }
 
 pgpdesk_status_t
 article_store_fields(pgpdesk_t *pd, int64_t id, const article_fields_t *f)
 {
-    char *security = f->security ? json_dumps(f->security, JSON_COMPACT) : NULL;
-    if (f->security && !security)
+    store_article_fields_t found;
+    char *security = NULL;
+    if (!store_fields(f, &found, &security))
         return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
-    pgpdesk_status_t st = pd->store->ops->article_update(pd->store, id, f->mime, f->mime_size,
-                                                         f->mime_file, f->from, f->to, f->cc,
-                                                         f->subject, f->message_id, security);
+    pgpdesk_status_t st = pd->store->ops->article_update(pd->store, id, &found);
     free(security);
     return pd_store_fail(pd, st);
 }
@@ -115,14 +136,12 @@ record_analysis(pgpdesk_t *pd, int64_t id, const incoming_analysis_t *a, int64_t
     pgpdesk_status_t st = store->ops->begin(store);
     if (st)
         return pd_store_fail(pd, st);
+    int64_t group_id = group_for_recipients(pd, a->to, a->cc);
     article_fields_t fields = {
         .mime = a->mime, .mime_size = a->mime_size, .mime_file = a->mime_file, .from = a->from,
         .to = a->to, .cc = a->cc, .subject = a->subject, .message_id = a->message_id,
-        .security = a->security};
+        .security = a->security, .group_id = group_id};
     st = article_store_fields(pd, id, &fields);
-    int64_t group_id = st ? 0 : group_for_recipients(pd, a->to, a->cc);
-    if (!st && group_id)
-        st = store->ops->article_set_group(store, id, group_id);
     if (!st)
         log_incoming(pd, a);
     if (!st)
@@ -166,7 +185,7 @@ pgpdesk_incoming_process(pgpdesk_t *pd, const void *raw, size_t size, pgpdesk_ar
 {
     int64_t id = 0, group_id = 0, created_at = pd_now();
     /* Nothing is ever lost: the raw message is stored before anything else looks at it. */
-    pgpdesk_status_t st = article_store_raw(pd, "in", raw, size, NULL, created_at, &id);
+    pgpdesk_status_t st = article_store(pd, "in", raw, size, NULL, created_at, NULL, &id);
     if (st)
         return st;
     incoming_analysis_t analysis = {0};
@@ -221,7 +240,7 @@ pgpdesk_incoming_process_file(pgpdesk_t *pd, int fd, pgpdesk_article_t **out)
     else
         st = body_file_keep(pd, body);
     if (!st)
-        st = article_store_raw(pd, "in", NULL, size, name, pd_now(), &id);
+        st = article_store(pd, "in", NULL, size, name, pd_now(), NULL, &id);
     if (st) {
         body_file_discard(pd, -1, name);
         return st;

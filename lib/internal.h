@@ -49,12 +49,6 @@ pgpdesk_status_t keystore_ring_load(pgpdesk_t *pd, struct openpgp_keyring *ring,
 
 /* ---------------------------------------------------------------- articles and the log */
 
-/* Stores the raw message as a new article before anything else is done with it: the bytes
- * raw, or (raw_file not NULL) the body file of that name (spool.h). */
-pgpdesk_status_t article_store_raw(pgpdesk_t *pd, const char *direction, const void *raw,
-                                   size_t size, const char *raw_file, int64_t created_at,
-                                   int64_t *id);
-
 /* What processing found out about an article. Every pointer is borrowed. */
 typedef struct article_fields {
     const uint8_t *mime; /* the processed view, or NULL */
@@ -62,8 +56,17 @@ typedef struct article_fields {
     const char *mime_file; /* or the body file holding it (spool.h), or NULL */
     const char *from, *to, *cc, *subject, *message_id;
     json_t *security;
+    int64_t group_id; /* the group it is filed under; 0: none (when filled in: unchanged) */
 } article_fields_t;
 
+/* Stores a new article: its raw message, the bytes raw or (raw_file not NULL) the body file of
+ * that name (spool.h), and unless fields is NULL what processing found. An incoming message
+ * is stored raw before anything else is done with it, and filled in afterwards. */
+pgpdesk_status_t article_store(pgpdesk_t *pd, const char *direction, const void *raw,
+                               size_t size, const char *raw_file, int64_t created_at,
+                               const article_fields_t *fields, int64_t *id);
+
+/* Fills in an article stored raw. */
 pgpdesk_status_t article_store_fields(pgpdesk_t *pd, int64_t id, const article_fields_t *fields);
 
 /* Writes one "Recent Logs" row. Failures to log are not fatal to the operation logged. */

@@ -1609,7 +1609,8 @@ store_copies(run_t *r)
     article_fields_t fields = {.mime = d->stream ? NULL : d->raw, .mime_size = d->size,
                                .mime_file = d->stream ? r->draft_file : NULL, .from = from,
                                .to = to, .cc = cc, .subject = g_mime_message_get_subject(msg),
-                               .message_id = d->message_id, .security = security};
+                               .message_id = d->message_id, .security = security,
+                               .group_id = r->opts->group_id};
     store_t *store = pd->store;
     pgpdesk_status_t st = security ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
     if (!st && d->stream)
@@ -1619,12 +1620,8 @@ store_copies(run_t *r)
     bool began = !st;
     for (size_t i = 0; !st && i < r->result->count; i++) {
         pgpdesk_outgoing_copy_t *copy = &r->result->copies[i];
-        st = article_store_raw(pd, "out", copy->message, copy->size,
-                               r->files ? r->files[i] : NULL, pd_now(), &copy->article_id);
-        if (!st)
-            st = article_store_fields(pd, copy->article_id, &fields);
-        if (!st && r->opts->group_id)
-            st = store->ops->article_set_group(store, copy->article_id, r->opts->group_id);
+        st = article_store(pd, "out", copy->message, copy->size, r->files ? r->files[i] : NULL,
+                           pd_now(), &fields, &copy->article_id);
     }
     /* The log rows go in the same transaction: one commit per message. */
     for (size_t i = 0; !st && i < r->result->count; i++) {

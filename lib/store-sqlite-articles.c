@@ -7,20 +7,46 @@
 
 /* ---------------------------------------------------------------- articles */
 
+/* Binds fields (all NULL when fields is NULL) to parameters first.. first + 8 of stmt, in the
+ * order mime, from_addr, to_addr, cc_addr, subject, message_id, security, mime_file,
+ * group_id. */
+static void
+bind_fields(sqlite3_stmt *stmt, int first, const store_article_fields_t *fields)
+{
+    static const store_article_fields_t none = {0};
+    const store_article_fields_t *f = fields ? fields : &none;
+    if (f->mime && !f->mime_file)
+        sqlite3_bind_blob64(stmt, first, f->mime, f->mime_size, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, first);
+    const char *text[] = {f->from, f->to, f->cc, f->subject, f->message_id, f->security_json,
+                          f->mime_file};
+    for (int i = 0; i < (int) (sizeof text / sizeof text[0]); i++)
+        bind_text_or_null(stmt, first + 1 + i, text[i]);
+    if (f->group_id)
+        sqlite3_bind_int64(stmt, first + 8, f->group_id);
+    else
+        sqlite3_bind_null(stmt, first + 8);
+}
+
 pgpdesk_status_t
 sqlite_article_insert(store_t *store, const char *direction, const void *raw, size_t size,
-                      const char *raw_file, int64_t created_at, int64_t *id)
+                      const char *raw_file, int64_t created_at,
+                      const store_article_fields_t *fields, int64_t *id)
 {
     sqlite_store_t *s = (sqlite_store_t *) store;
     sqlite3_stmt *stmt = NULL;
     /* Both rows or neither, inside a transaction or not. */
     pgpdesk_status_t st = run_sql(s, "SAVEPOINT article_insert");
     if (!st)
-        st = prepare(s, "INSERT INTO articles (direction, created_at) VALUES (?, ?) RETURNING id",
-                     &stmt);
+        st = prepare(s,
+            "INSERT INTO articles (direction, created_at, mime, from_addr, to_addr, cc_addr,"
+            " subject, message_id, security, mime_file, group_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", &stmt);
     if (!st) {
         sqlite3_bind_text(stmt, 1, direction, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 2, created_at);
+        bind_fields(stmt, 3, fields);
         if (sqlite3_step(stmt) == SQLITE_ROW)
             *id = sqlite3_column_int64(stmt, 0);
         else
@@ -48,29 +74,18 @@ sqlite_article_insert(store_t *store, const char *direction, const void *raw, si
 }
 
 pgpdesk_status_t
-sqlite_article_update(store_t *store, int64_t id, const uint8_t *mime, size_t mime_size,
-                      const char *mime_file, const char *from, const char *to, const char *cc,
-                      const char *subject, const char *message_id, const char *security_json)
+sqlite_article_update(store_t *store, int64_t id, const store_article_fields_t *fields)
 {
     sqlite_store_t *s = (sqlite_store_t *) store;
     sqlite3_stmt *stmt = NULL;
     pgpdesk_status_t st = prepare(s,
         "UPDATE articles SET mime = ?, from_addr = ?, to_addr = ?, cc_addr = ?, subject = ?,"
-        " message_id = ?, security = ?, mime_file = ? WHERE id = ?", &stmt);
+        " message_id = ?, security = ?, mime_file = ?, group_id = coalesce(?, group_id)"
+        " WHERE id = ?", &stmt);
     if (st)
         return st;
-    if (mime && !mime_file)
-        sqlite3_bind_blob64(stmt, 1, mime, mime_size, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(stmt, 1);
-    bind_text_or_null(stmt, 2, from);
-    bind_text_or_null(stmt, 3, to);
-    bind_text_or_null(stmt, 4, cc);
-    bind_text_or_null(stmt, 5, subject);
-    bind_text_or_null(stmt, 6, message_id);
-    bind_text_or_null(stmt, 7, security_json);
-    bind_text_or_null(stmt, 8, mime_file);
-    sqlite3_bind_int64(stmt, 9, id);
+    bind_fields(stmt, 1, fields);
+    sqlite3_bind_int64(stmt, 10, id);
     if ((st = step_done(s, stmt)))
         return st;
     return sqlite3_changes(s->db) ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_ARTICLE_NOT_FOUND;
@@ -168,22 +183,6 @@ sqlite_article_list(store_t *store, int64_t group_id, size_t limit, size_t offse
     }
     *out = list;
     return PGPDESK_STATUS_SUCCESS;
-}
-
-pgpdesk_status_t
-sqlite_article_set_group(store_t *store, int64_t id, int64_t group_id)
-{
-    sqlite_store_t *s = (sqlite_store_t *) store;
-    sqlite3_stmt *stmt = NULL;
-    pgpdesk_status_t st = prepare(s, "UPDATE articles SET group_id = ? WHERE id = ?", &stmt);
-    if (st)
-        return st;
-    if (group_id)
-        sqlite3_bind_int64(stmt, 1, group_id);
-    else
-        sqlite3_bind_null(stmt, 1);
-    sqlite3_bind_int64(stmt, 2, id);
-    return step_done(s, stmt);
 }
 
 /* ---------------------------------------------------------------- the log */

@@ -698,7 +698,6 @@ static const store_ops_t sqlite_ops = {
     .key_find_by_id = sqlite_key_find_by_id,
     .article_insert = sqlite_article_insert,
     .article_update = sqlite_article_update,
-    .article_set_group = sqlite_article_set_group,
     .article_get = sqlite_article_get,
     .article_list = sqlite_article_list,
     .log_insert = sqlite_log_insert,

@@ -59,13 +59,9 @@ pgpdesk_status_t collect_rows(sqlite_store_t *s, sqlite3_stmt *stmt, size_t item
 /* store-sqlite-articles.c */
 pgpdesk_status_t sqlite_article_insert(store_t *store, const char *direction, const void *raw,
                                        size_t size, const char *raw_file, int64_t created_at,
-                                       int64_t *id);
-pgpdesk_status_t sqlite_article_update(store_t *store, int64_t id, const uint8_t *mime,
-                                       size_t mime_size, const char *mime_file,
-                                       const char *from, const char *to,
-                                       const char *cc, const char *subject,
-                                       const char *message_id, const char *security_json);
-pgpdesk_status_t sqlite_article_set_group(store_t *store, int64_t id, int64_t group_id);
+                                       const store_article_fields_t *fields, int64_t *id);
+pgpdesk_status_t sqlite_article_update(store_t *store, int64_t id,
+                                       const store_article_fields_t *fields);
 pgpdesk_status_t sqlite_article_get(store_t *store, int64_t id, pgpdesk_article_t **out,
                                     char **raw_file, char **mime_file);
 pgpdesk_status_t sqlite_article_list(store_t *store, int64_t group_id, size_t limit,

@@ -25,6 +25,16 @@ typedef struct store_key_record {
 
 void store_key_record_clear(store_key_record_t *rec);
 
+/* What processing found out about an article. Strings may be NULL. */
+typedef struct store_article_fields {
+    const uint8_t *mime; /* the processed view, or NULL */
+    size_t mime_size;
+    const char *mime_file; /* or the body file holding it (spool.h), or NULL */
+    const char *from, *to, *cc, *subject, *message_id;
+    const char *security_json;
+    int64_t group_id; /* the group it is filed under; 0: none */
+} store_article_fields_t;
+
 typedef struct store_ops {
     void (*close)(store_t *store);
     pgpdesk_status_t (*begin)(store_t *store);
@@ -53,16 +63,15 @@ typedef struct store_ops {
     pgpdesk_status_t (*key_find_by_id)(store_t *store, const char *id, store_key_record_t **recs,
                                        size_t *count);
 
-    /* raw_file: NULL, or the body file holding the raw message (raw is then ignored). */
+    /* raw_file: NULL, or the body file holding the raw message (raw is then ignored).
+     * fields: what processing found, stored in the same statement; NULL to store the raw
+     * message alone (it is filled in later with article_update). */
     pgpdesk_status_t (*article_insert)(store_t *store, const char *direction, const void *raw,
                                        size_t size, const char *raw_file, int64_t created_at,
-                                       int64_t *id);
-    pgpdesk_status_t (*article_update)(store_t *store, int64_t id, const uint8_t *mime,
-                                       size_t mime_size, const char *mime_file,
-                                       const char *from, const char *to,
-                                       const char *cc, const char *subject,
-                                       const char *message_id, const char *security_json);
-    pgpdesk_status_t (*article_set_group)(store_t *store, int64_t id, int64_t group_id);
+                                       const store_article_fields_t *fields, int64_t *id);
+    /* A group_id of 0 leaves the article's group as it is. */
+    pgpdesk_status_t (*article_update)(store_t *store, int64_t id,
+                                       const store_article_fields_t *fields);
     /* out: caller destroys with pgpdesk_article_destroy(). ARTICLE_NOT_FOUND if absent.
      * raw_file, mime_file: the body files holding raw and mime (then left NULL in out), else
      * NULL; malloc'd, caller frees. */
