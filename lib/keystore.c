@@ -729,15 +729,15 @@ address_keys(pgpdesk_t *pd, const char *email, bool check_generation, pgpdesk_st
     candidate_t *candidates = calloc(count ? count : 1, sizeof *candidates);
     for (size_t i = 0; i < count; i++) {
         const store_key_record_t *r = &recs[i];
-        char *uid = candidates ? user_id_with_email(&r->info, lower) : NULL;
-        if (candidates)
+        if (candidates) {
+            char *uid = user_id_with_email(&r->info, lower);
             candidates[i] = (candidate_t){.expires_at = r->info.expires_at,
                                           .sign_until = r->sign_until,
                                           .encrypt_until = r->encrypt_until,
                                           .revoked = r->info.revoked, .secret = r->info.secret,
                                           .exact = uid != NULL, .user_id = uid};
-        if (candidates)
             memcpy(candidates[i].fingerprint, r->info.fingerprint, PGPDESK_FINGERPRINT_SIZE);
+        }
         store_key_record_clear(&recs[i]);
     }
     free(recs);

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A WAL frame header (RFC-like layout in SQLite's fileformat document): page number, then
- * the database size in pages, which is non-zero only in the frame that commits. */
+/* A WAL frame header (SQLite's file format document, "WAL File Format"): the page number,
+ * then the database size in pages, which is non-zero only in the frame that commits. */
 #define WAL_FRAME_HEADER_SIZE 24
 /* Beyond this the frames of one transaction go out in more than one write: SQLite's unix
  * layer writes less than 128 KiB per call (it masks the length with 0x1ffff). */

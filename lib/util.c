@@ -2,9 +2,9 @@
 #include "internal.h"
 
 #include <ctype.h>
-#include <sodium.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
