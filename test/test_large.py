@@ -56,12 +56,25 @@ def receive_file(t, data, db):
     return r.json(), r
 
 
-def customer_db(t, sender, customer):
+def customer_db(t, sender, customer, with_private_key=True):
     db = os.path.join(t.tmp, "customer", "customer.db")
     os.makedirs(os.path.dirname(db), exist_ok=True)
-    t.import_key(t.keys[customer], "sec_asc", db=db)
+    if with_private_key:
+        t.import_key(t.keys[customer], "sec_asc", db=db)
     t.import_key(t.keys[sender], "pub_asc", db=db)
     return db
+
+
+def large_draft(t, pair, seed, name, *others, **fields):
+    """The helpdesk of the key pair (with the public keys of others too) and a draft over
+    8 MiB from it to the pair's customer, its attachment made from seed:
+    (sender, customer, attachment, draft)."""
+    sender, customer = out.PAIRS[pair]
+    out.setup_helpdesk(t, sender, customer, *others)
+    data = attachment(seed)
+    draft = out.make_draft(t, sender, to=out.uid(t, customer), name=name,
+                           entity=with_attachment(name, data), **fields)
+    return sender, customer, data, draft
 
 
 def body_files(db):
@@ -71,12 +84,8 @@ def body_files(db):
 
 @out.outgoing_test
 def test_large_sign_encrypt_read_by_gpg_and_opened_again(t):
-    sender, customer = out.PAIRS["ed25519"]
-    out.setup_helpdesk(t, sender, customer)
-    data = attachment("sealed")
     name = "large_signenc"
-    draft = out.make_draft(t, sender, to=out.uid(t, customer), name=name,
-                           entity=with_attachment(name, data))
+    sender, customer, data, draft = large_draft(t, "ed25519", "sealed", name)
     expect(len(draft) > 8 * MIB, "the draft should be over the 8 MiB threshold")
     raw, r = send_file(t, draft, "--sign", "--encrypt")
     out.check_crlf(raw, "the encrypted message", r)
@@ -115,12 +124,8 @@ def test_large_sign_encrypt_read_by_gpg_and_opened_again(t):
 
 @out.outgoing_test
 def test_large_sign_only_verified_by_gpg_and_sq(t):
-    sender, customer = out.PAIRS["rsa"]
-    out.setup_helpdesk(t, sender, customer)
-    data = attachment("signed")
     name = "large_sign"
-    draft = out.make_draft(t, sender, to=out.uid(t, customer), name=name,
-                           entity=with_attachment(name, data))
+    sender, customer, data, draft = large_draft(t, "rsa", "signed", name)
     raw, r = send_file(t, draft, "--sign")
     first = out.check_signed(t, raw, sender, out.text_body(name), r)
     expect(attachment_of(first.raw) == data, "the signed attachment differs from the draft's", r)
@@ -133,22 +138,15 @@ def test_large_sign_only_verified_by_gpg_and_sq(t):
 
 @out.outgoing_test
 def test_large_plain_draft_goes_out_as_it_is(t):
-    sender, customer = out.PAIRS["ed25519"]
-    out.setup_helpdesk(t, sender, customer)
-    name = "large_plain"
-    draft = out.make_draft(t, sender, to=out.uid(t, customer), name=name,
-                           entity=with_attachment(name, attachment("plain")))
+    _, _, _, draft = large_draft(t, "ed25519", "plain", "large_plain")
     raw, r = send_file(t, draft)
     expect(raw == draft, "a plain large draft should go out byte for byte", r)
 
 
 @out.outgoing_test
 def test_large_tampered_ciphertext_keeps_nothing(t):
-    sender, customer = out.PAIRS["ed25519"]
-    out.setup_helpdesk(t, sender, customer)
     name = "large_tampered"
-    draft = out.make_draft(t, sender, to=out.uid(t, customer), name=name,
-                           entity=with_attachment(name, attachment("tampered")))
+    sender, customer, _, draft = large_draft(t, "ed25519", "tampered", name)
     raw, _ = send_file(t, draft, "--encrypt")
     # One base64 character in the middle of the ciphertext changed: the MDC cannot match.
     mid = len(raw) // 2
@@ -192,16 +190,9 @@ def test_large_incoming_signed_by_gpg(t):
 
 @out.outgoing_test
 def test_large_retry_after_the_key_arrives(t):
-    sender, customer = out.PAIRS["ed25519"]
-    out.setup_helpdesk(t, sender, customer)
-    data = attachment("retry")
-    name = "large_retry"
-    draft = out.make_draft(t, sender, to=out.uid(t, customer), name=name,
-                           entity=with_attachment(name, data))
+    sender, customer, data, draft = large_draft(t, "ed25519", "retry", "large_retry")
     raw, _ = send_file(t, draft, "--sign", "--encrypt")
-    db2 = os.path.join(t.tmp, "customer", "customer.db")
-    os.makedirs(os.path.dirname(db2), exist_ok=True)
-    t.import_key(t.keys[sender], "pub_asc", db=db2)
+    db2 = customer_db(t, sender, customer, with_private_key=False)
     a, r = receive_file(t, raw, db2)
     expect_eq(a["security"]["encryption"]["status"], "no_private_key",
               "without the customer's key: security.encryption.status", r)
@@ -218,12 +209,8 @@ def test_large_retry_after_the_key_arrives(t):
 
 @out.outgoing_test
 def test_large_bcc_copies_each_encrypted_to_its_reader(t):
-    sender, customer = out.PAIRS["ed25519"]
-    out.setup_helpdesk(t, sender, customer, "rsa4096")
-    data = attachment("bcc")
-    name = "large_bcc"
-    draft = out.make_draft(t, sender, to=out.uid(t, customer), bcc=out.uid(t, "rsa4096"),
-                           name=name, entity=with_attachment(name, data))
+    sender, customer, data, draft = large_draft(t, "ed25519", "bcc", "large_bcc", "rsa4096",
+                                                bcc=out.uid(t, "rsa4096"))
     dpath = t.write("draft-bcc.eml", draft)
     outdir = t.path("copies")
     os.makedirs(outdir)
