@@ -105,20 +105,29 @@ pd_file_range_reader(GMimeStream *stream, pd_file_range_t *range, openpgp_reader
     return true;
 }
 
-/* A stdio stream rather than GMime's fd stream: GMime reads a few KiB at a time, seeking to its
- * position first, and stdio's buffer turns that into large reads. */
+/* A stdio stream rather than GMime's fd stream: GMime reads 4 KiB at a time, seeking to its
+ * position first, and stdio's buffer turns that into large reads (a seek inside the buffer
+ * costs no system call). glibc ignores the size unless it is given the buffer too; the buffer is
+ * freed with the stream, after its finalizer closed the file. */
+#define FILE_STREAM_BUFFER (256 * 1024)
+
 GMimeStream *
 pd_file_stream(int fd)
 {
     int own = dup(fd);
     FILE *fp = own >= 0 ? fdopen(own, "rb") : NULL;
-    if (!fp) {
-        if (own >= 0)
+    char *buffer = fp ? malloc(FILE_STREAM_BUFFER) : NULL;
+    if (!buffer) {
+        if (fp)
+            fclose(fp);
+        else if (own >= 0)
             close(own);
         return NULL;
     }
-    setvbuf(fp, NULL, _IOFBF, 256 * 1024);
-    return g_mime_stream_file_new_with_bounds(fp, 0, -1);
+    setvbuf(fp, buffer, _IOFBF, FILE_STREAM_BUFFER);
+    GMimeStream *stream = g_mime_stream_file_new_with_bounds(fp, 0, -1);
+    g_object_set_data_full(G_OBJECT(stream), "pgpdesk-buffer", buffer, free);
+    return stream;
 }
 
 bool
