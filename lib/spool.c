@@ -95,39 +95,15 @@ range_rewind(void *ctx)
 bool
 pd_file_range_reader(GMimeStream *stream, pd_file_range_t *range, openpgp_reader_t *out)
 {
-    if (!GMIME_IS_STREAM_FILE(stream) || stream->bound_end < stream->bound_start)
+    int fd = pd_file_stream_fd(stream);
+    if (fd < 0 || stream->bound_end < stream->bound_start)
         return false;
-    *range = (pd_file_range_t){.fd = fileno(GMIME_STREAM_FILE(stream)->fp),
+    *range = (pd_file_range_t){.fd = fd,
                                .start = (uint64_t) stream->bound_start,
                                .end = (uint64_t) stream->bound_end,
                                .pos = (uint64_t) stream->bound_start};
     *out = (openpgp_reader_t){.read = range_read, .rewind = range_rewind, .ctx = range};
     return true;
-}
-
-/* A stdio stream rather than GMime's fd stream: GMime reads 4 KiB at a time, seeking to its
- * position first, and stdio's buffer turns that into large reads (a seek inside the buffer
- * costs no system call). glibc ignores the size unless it is given the buffer too; the buffer is
- * freed with the stream, after its finalizer closed the file. */
-#define FILE_STREAM_BUFFER (256 * 1024)
-
-GMimeStream *
-pd_file_stream(int fd)
-{
-    int own = dup(fd);
-    FILE *fp = own >= 0 ? fdopen(own, "rb") : NULL;
-    char *buffer = fp ? malloc(FILE_STREAM_BUFFER) : NULL;
-    if (!buffer) {
-        if (fp)
-            fclose(fp);
-        else if (own >= 0)
-            close(own);
-        return NULL;
-    }
-    setvbuf(fp, buffer, _IOFBF, FILE_STREAM_BUFFER);
-    GMimeStream *stream = g_mime_stream_file_new_with_bounds(fp, 0, -1);
-    g_object_set_data_full(G_OBJECT(stream), "pgpdesk-buffer", buffer, free);
-    return stream;
 }
 
 bool
@@ -155,9 +131,9 @@ pd_copy_file(int from, uint64_t start, uint64_t size, int to)
 bool
 pd_stream_copy(GMimeStream *from, GMimeStream *to)
 {
-    if (GMIME_IS_STREAM_FILE(from) && GMIME_IS_STREAM_FS(to) && g_mime_stream_flush(to) == 0) {
+    int in = pd_file_stream_fd(from);
+    if (in >= 0 && GMIME_IS_STREAM_FS(to) && g_mime_stream_flush(to) == 0) {
         /* Both are files: the kernel copies, and to's position follows the descriptor's. */
-        int in = fileno(GMIME_STREAM_FILE(from)->fp);
         gint64 end = from->bound_end >= 0 ? from->bound_end : g_mime_stream_length(from) + from->bound_start;
         bool ok = end >= from->bound_start &&
                   pd_copy_file(in, (uint64_t) from->bound_start,

@@ -26,12 +26,16 @@ typedef struct pd_file_range {
     uint64_t start, end, pos;
 } pd_file_range_t;
 
-/* A reader over the bytes of stream, when they are a range of a file (a GMime file stream or
+/* A reader over the bytes of stream, when they are a range of a file (a pd_file_stream() or
  * a substream of one); false when they are not. range: filled in; must outlive the reader. */
 bool pd_file_range_reader(GMimeStream *stream, pd_file_range_t *range, openpgp_reader_t *out);
 
-/* A stream over the whole of the file fd, which stays the caller's (dup'd). NULL on failure. */
+/* A read-only stream over the whole of the file fd, which stays the caller's (dup'd); its
+ * substreams keep it alive (spool-stream.c). NULL on failure. */
 GMimeStream *pd_file_stream(int fd);
+
+/* The descriptor a pd_file_stream() (or a substream of one) reads; -1 for any other stream. */
+int pd_file_stream_fd(GMimeStream *stream);
 
 /* Copies size bytes of the file from, starting at start, to the file to at its offset (in the
  * kernel where it can); false on a read or write failure. */
