@@ -1119,6 +1119,8 @@ typedef struct run {
     int entity_fd;            /* a large draft's payload, in a temporary file; else -1 */
     char (*files)[PD_BODY_NAME_SIZE]; /* a large draft's copies: their body files */
     char draft_file[PD_BODY_NAME_SIZE]; /* ... and the draft's own, "" until made */
+    int draft_fd;             /* ... open while it goes to disk, until the copies are stored */
+    pd_syncer_t *draft_syncer; /* ... making it durable meanwhile */
     GString *tail;            /* ... signed: what follows the entity in every copy; owned */
     const char *micalg;       /* of a detached signature */
     int64_t deadline;         /* pd_monotonic_ms() by which the run must be done */
@@ -1147,6 +1149,9 @@ run_clear(run_t *r, bool succeeded)
     free(r->entity);
     if (r->entity_fd >= 0)
         close(r->entity_fd);
+    pd_syncer_stop(r->draft_syncer);
+    if (r->draft_fd >= 0)
+        close(r->draft_fd);
     for (size_t i = 0; !succeeded && r->files && r->result && i < r->result->count; i++)
         body_file_discard(r->pd, -1, r->files[i]);
     if (!succeeded)
@@ -1413,8 +1418,11 @@ write_copy_file(run_t *r, const GString *message, const fingerprint_t *fprs, siz
     if (st)
         return st;
     bool ok = true;
-    if (r->opts->encrypt)
+    if (r->opts->encrypt) {
+        pd_syncer_t *syncer = pd_syncer_start(fd); /* the disk flushes while librnp works */
         st = write_encrypted_file(r, fprs, count, fd);
+        pd_syncer_stop(syncer);
+    }
     else /* the head, then the signed entity or the draft's own body, then the tail if any */
         ok = pd_write_all(fd, message->str, message->len) &&
              (r->opts->sign ? pd_copy_file(r->entity_fd, 0, r->entity_size, fd)
@@ -1574,20 +1582,18 @@ log_copy(run_t *r, const pgpdesk_outgoing_copy_t *copy, const fingerprint_t *fpr
     free(to);
 }
 
-/* A large draft is kept as a body file too: its articles show it. */
+/* A large draft is kept as a body file too: its articles show it. Copied before the copies
+ * are made, so that the disk writes it while they are; store_copies() finishes the job. */
 static pgpdesk_status_t
 store_draft_file(run_t *r)
 {
-    int fd = -1;
-    pgpdesk_status_t st = body_file_create(r->pd, &fd, r->draft_file);
+    pgpdesk_status_t st = body_file_create(r->pd, &r->draft_fd, r->draft_file);
     if (st)
         return st;
-    if (!pd_copy_file(r->draft->fd, 0, r->draft->file_size, fd)) {
-        body_file_discard(r->pd, fd, r->draft_file);
-        r->draft_file[0] = '\0';
+    if (!pd_copy_file(r->draft->fd, 0, r->draft->file_size, r->draft_fd))
         return pd_fail(r->pd, PGPDESK_STATUS_IO_ERROR, "The draft could not be stored.");
-    }
-    return body_file_keep(r->pd, fd);
+    r->draft_syncer = pd_syncer_start(r->draft_fd);
+    return PGPDESK_STATUS_SUCCESS;
 }
 
 /* Stores every copy as an outgoing article and logs each, all or none. */
@@ -1612,8 +1618,12 @@ store_copies(run_t *r)
                                .group_id = r->opts->group_id};
     store_t *store = pd->store;
     pgpdesk_status_t st = security ? PGPDESK_STATUS_SUCCESS : PGPDESK_STATUS_OUT_OF_MEMORY;
-    if (!st && d->stream)
-        st = store_draft_file(r);
+    if (!st && r->draft_fd >= 0) {
+        pd_syncer_stop(r->draft_syncer);
+        r->draft_syncer = NULL;
+        st = body_file_keep(pd, r->draft_fd);
+        r->draft_fd = -1;
+    }
     if (!st)
         st = store->ops->begin(store);
     bool began = !st;
@@ -1661,10 +1671,13 @@ process_draft(pgpdesk_t *pd, draft_t *d, const pgpdesk_outgoing_options_t *optio
     pd_gmime_init();
     pd->errmsg[0] = '\0';
     run_t r = {.pd = pd, .opts = options ? options : &plain, .draft = d,
-               .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms, .entity_fd = -1};
+               .deadline = pd_monotonic_ms() + pd->limits.time_limit_ms, .entity_fd = -1,
+               .draft_fd = -1};
     pgpdesk_status_t st = draft_parse(pd, d);
     if (!st)
         st = find_and_load_keys(&r);
+    if (!st && d->stream)
+        st = store_draft_file(&r);
     if (!st && (r.opts->sign || r.opts->encrypt)) {
         st = !d->stream ? entity_serialize(pd, d, r.opts, &r.entity, &r.entity_size)
              : one_encrypted_copy(&r) ? PGPDESK_STATUS_SUCCESS /* piped: encrypt_entity() */

@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 bool
@@ -141,6 +143,80 @@ pd_stream_copy(GMimeStream *from, GMimeStream *to)
         return ok && g_mime_stream_seek(to, 0, GMIME_STREAM_SEEK_END) >= 0;
     }
     return g_mime_stream_reset(from) == 0 && g_mime_stream_write_to_stream(from, to) >= 0;
+}
+
+/* ---------------------------------------------------------------- syncer */
+
+/* How often the syncer makes the file durable again while it is being written. */
+#define SYNCER_INTERVAL_MS 20
+
+struct pd_syncer {
+    int fd; /* dup'd: the thread's own */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;
+};
+
+static void *
+syncer_run(void *arg)
+{
+    pd_syncer_t *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stop) {
+        pthread_mutex_unlock(&s->lock);
+        fdatasync(s->fd);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += SYNCER_INTERVAL_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&s->lock);
+        while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+pd_syncer_t *
+pd_syncer_start(int fd)
+{
+    pd_syncer_t *s = calloc(1, sizeof *s);
+    if (!s || (s->fd = dup(fd)) < 0) {
+        free(s);
+        return NULL;
+    }
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&s->lock, NULL);
+    if (pthread_create(&s->thread, NULL, syncer_run, s) != 0) {
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->lock);
+        close(s->fd);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void
+pd_syncer_stop(pd_syncer_t *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    close(s->fd);
+    free(s);
 }
 
 /* ---------------------------------------------------------------- body files */

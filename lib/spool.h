@@ -44,6 +44,17 @@ bool pd_copy_file(int from, uint64_t start, uint64_t size, int to);
 /* Copies all of from (from its start) to the end of to. */
 bool pd_stream_copy(GMimeStream *from, GMimeStream *to);
 
+/* A thread that makes the file fd durable (fdatasync) again and again while it is written, so
+ * that the disk flushes while we compute and the final body_file_keep() finds little left. */
+typedef struct pd_syncer pd_syncer_t;
+
+/* Starts one on fd (dup'd; the caller keeps its own). NULL when it cannot: then the file is
+ * simply synced at the end. */
+pd_syncer_t *pd_syncer_start(int fd);
+
+/* Stops and frees the syncer; accepts NULL. */
+void pd_syncer_stop(pd_syncer_t *s);
+
 /* ---------------------------------------------------------------- body files */
 
 #define PD_BODY_NAME_SIZE 40 /* 32 hex digits, ".eml", NUL */
