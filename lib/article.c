@@ -336,9 +336,17 @@ article_read(pgpdesk_t *pd, int64_t id, bool with_bodies, pgpdesk_article_t **ou
     pgpdesk_status_t st = pd_store_fail(pd, pd->store->ops->article_get(pd->store, id, &a,
                                                                         &raw_file, &mime_file));
     if (!st && with_bodies && raw_file)
-        st = body_file_load(pd, raw_file, &a->raw, &a->raw_size);
-    if (!st && with_bodies && mime_file)
-        st = body_file_load(pd, mime_file, &a->mime, &a->mime_size);
+        st = body_file_load(pd, raw_file, NULL, 0, &a->raw, &a->raw_size);
+    if (!st && mime_file) {
+        /* The mime column then holds what comes before the file's bytes, if anything. */
+        uint8_t *head = a->mime;
+        size_t head_size = a->mime_size;
+        a->mime = NULL;
+        a->mime_size = 0;
+        if (with_bodies)
+            st = body_file_load(pd, mime_file, head, head_size, &a->mime, &a->mime_size);
+        free(head);
+    }
     free(raw_file);
     free(mime_file);
     if (st) {

@@ -56,6 +56,7 @@ typedef struct analysis_ctx {
     bool large;                 /* streamed from a file (see the top of this file) */
     GMimeStream *view_stream;   /* large: the entity the article shows, instead of view; owned */
     GMimeStream *plaintext_stream; /* large: a decrypted payload too large for memory; owned */
+    pd_syncer_t *plaintext_syncer; /* ... flushing its file to disk meanwhile */
 } analysis_ctx_t;
 
 static const char *const sign_comments[][2] = {
@@ -689,7 +690,13 @@ process_encrypted_large(analysis_ctx_t *ctx, GMimeObject *entity)
             set_layer(ctx->encryption, "malformed", NULL);
         return;
     }
-    int fd = pd_temp_file(ctx->pd);
+    /* In the body files' directory, so that it can become the view's file as it is; flushed
+     * while librnp works. Like any temporary file it may reach the disk before its integrity is
+     * known; it is never shown unless the integrity check passes, and unnamed it is gone once
+     * closed. */
+    int fd = body_file_unnamed(ctx->pd);
+    if (fd >= 0 && g_mime_stream_length(part_stream(cipher_part)) > (gint64) PD_STREAM_THRESHOLD)
+        ctx->plaintext_syncer = pd_syncer_start(fd);
     openpgp_decrypt_result_t result = {0};
     /* Armored text needs no transfer decoding: then librnp reads the file itself. */
     pd_file_range_t range;
@@ -705,6 +712,8 @@ process_encrypted_large(analysis_ctx_t *ctx, GMimeObject *entity)
     openpgp_decrypt_result_clear(&result);
     g_object_unref(ciphertext);
     if (ok && size <= PD_STREAM_THRESHOLD) {
+        pd_syncer_stop(ctx->plaintext_syncer);
+        ctx->plaintext_syncer = NULL;
         if (load_plaintext(ctx, fd, size))
             open_plaintext(ctx);
     } else if (ok && (ctx->plaintext_stream = pd_file_stream(fd))) {
@@ -1122,35 +1131,48 @@ typedef struct message_source {
 /* The most of a large message's header section that is read into memory. */
 #define HEADER_SECTION_MAX ((size_t) 1 << 20)
 
-/* Writes the processed view to out: the outer headers (less the MIME ones and those the
- * payload protects) followed by the entity the article shows, and the decrypted attachments
- * beside it. header: the raw header block. */
-static bool
-write_view(analysis_ctx_t *ctx, const message_source_t *src, const uint8_t *header,
-           size_t header_size, GMimeStream *out)
+#define VIEW_BOUNDARY_SIZE 48
+
+/* The start of the processed view: the outer headers (less the MIME ones and those the
+ * payload protects), and what opens the entity the article shows. header: the raw header
+ * block. boundary: "", or with decrypted attachments the one it makes for them. */
+static GByteArray *
+view_head(analysis_ctx_t *ctx, const uint8_t *header, size_t header_size,
+          char boundary[VIEW_BOUNDARY_SIZE])
 {
     GByteArray *head = g_byte_array_sized_new((guint) header_size + 256);
     append_outer_headers(head, header, header_size, false, ctx->protected_source);
     append_text(head, "MIME-Version: 1.0\r\n");
-    char boundary[48] = "";
+    boundary[0] = '\0';
     if (ctx->file_count) {
         uint32_t r[4];
         for (size_t i = 0; i < 4; i++)
             r[i] = g_random_int();
-        snprintf(boundary, sizeof boundary, "pgpdesk-%08x%08x%08x%08x", r[0], r[1], r[2], r[3]);
+        snprintf(boundary, VIEW_BOUNDARY_SIZE, "pgpdesk-%08x%08x%08x%08x", r[0], r[1], r[2], r[3]);
         char *ct = g_strdup_printf("Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n",
                                    boundary, boundary);
         append_text(head, ct);
         g_free(ct);
     }
-    bool raw_is_view = !ctx->view && !ctx->view_stream;
-    if (raw_is_view) {
+    if (!ctx->view && !ctx->view_stream) { /* the raw message is the view */
         append_outer_headers(head, header, header_size, true, NULL);
         append_text(head, "\r\n");
     } else if (ctx->plaintext && !ctx->plaintext_root) {
         append_text(head, "Content-Type: text/plain; charset=utf-8\r\n"
                           "Content-Transfer-Encoding: 8bit\r\n\r\n");
     }
+    return head;
+}
+
+/* Writes the processed view to out: its head, the entity the article shows and the decrypted
+ * attachments beside it. */
+static bool
+write_view(analysis_ctx_t *ctx, const message_source_t *src, const uint8_t *header,
+           size_t header_size, GMimeStream *out)
+{
+    char boundary[VIEW_BOUNDARY_SIZE];
+    GByteArray *head = view_head(ctx, header, header_size, boundary);
+    bool raw_is_view = !ctx->view && !ctx->view_stream;
     bool ok = g_mime_stream_write(out, (const char *) head->data, head->len) == (ssize_t) head->len;
     g_byte_array_free(head, TRUE);
     GMimeStream *body = ctx->view_stream;
@@ -1179,8 +1201,41 @@ write_view(analysis_ctx_t *ctx, const message_source_t *src, const uint8_t *head
     return ok && g_mime_stream_flush(out) == 0;
 }
 
+/* A decrypted payload that is the whole entity the article shows, in an unnamed body file:
+ * named, it becomes the view's file as it is, its head kept in out->mime, rather than 70 MB
+ * copied (and flushed) once more. False when the file cannot be named. */
+static bool
+link_view(analysis_ctx_t *ctx, const uint8_t *header, size_t header_size,
+          incoming_analysis_t *out)
+{
+    pd_syncer_stop(ctx->plaintext_syncer);
+    ctx->plaintext_syncer = NULL;
+    char name[PD_BODY_NAME_SIZE], boundary[VIEW_BOUNDARY_SIZE];
+    if (!body_file_link(ctx->pd, pd_file_stream_fd(ctx->plaintext_stream), name))
+        return false;
+    GByteArray *head = view_head(ctx, header, header_size, boundary);
+    out->mime = malloc(head->len + 1);
+    out->mime_file = strdup(name);
+    if (out->mime) {
+        memcpy(out->mime, head->data, head->len);
+        out->mime[head->len] = '\0';
+        out->mime_size = head->len;
+    }
+    g_byte_array_free(head, TRUE);
+    if (!out->mime || !out->mime_file) {
+        body_file_discard(ctx->pd, -1, name);
+        free(out->mime);
+        free(out->mime_file);
+        out->mime = NULL;
+        out->mime_file = NULL;
+        out->mime_size = 0;
+    }
+    return true;
+}
+
 /* The processed view into out->mime, or for a large message into a body file named by
- * out->mime_file. Nothing when the raw message is the view. */
+ * out->mime_file (after out->mime, when that holds its head). Nothing when the raw message is
+ * the view. */
 static void
 build_view(analysis_ctx_t *ctx, const message_source_t *src, incoming_analysis_t *out)
 {
@@ -1209,6 +1264,11 @@ build_view(analysis_ctx_t *ctx, const message_source_t *src, incoming_analysis_t
             }
         }
         g_object_unref(mem);
+        return;
+    }
+    if (ctx->view_stream && ctx->view_stream == ctx->plaintext_stream && ctx->file_count == 0 &&
+        link_view(ctx, header, header_size, out)) {
+        free(header);
         return;
     }
     char name[PD_BODY_NAME_SIZE];
@@ -1336,6 +1396,7 @@ analyze_source(pgpdesk_t *pd, const message_source_t *src, incoming_analysis_t *
         g_object_unref(ctx.view_stream);
     if (ctx.plaintext_stream)
         g_object_unref(ctx.plaintext_stream);
+    pd_syncer_stop(ctx.plaintext_syncer);
     seal_free(ctx.plaintext, ctx.plaintext_size);
     for (size_t i = 0; i < ctx.file_count; i++) {
         free(ctx.files[i].name);

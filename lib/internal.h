@@ -51,9 +51,9 @@ pgpdesk_status_t keystore_ring_load(pgpdesk_t *pd, struct openpgp_keyring *ring,
 
 /* What processing found out about an article. Every pointer is borrowed. */
 typedef struct article_fields {
-    const uint8_t *mime; /* the processed view, or NULL */
+    const uint8_t *mime; /* the processed view, or NULL; with mime_file: the start of it */
     size_t mime_size;
-    const char *mime_file; /* or the body file holding it (spool.h), or NULL */
+    const char *mime_file; /* the body file holding (the rest of) it (spool.h), or NULL */
     const char *from, *to, *cc, *subject, *message_id;
     json_t *security;
     int64_t group_id; /* the group it is filed under; 0: none (when filled in: unchanged) */
@@ -81,9 +81,9 @@ int64_t group_for_recipients(pgpdesk_t *pd, const char *to, const char *cc);
 /* What incoming processing makes of one raw message. */
 typedef struct incoming_analysis {
     json_t *security;    /* {"type":"PGP","sign":{...},"encryption":{...}}, new reference */
-    uint8_t *mime;       /* the processed view (decrypted/unwrapped MIME), malloc'd, or NULL */
-    size_t mime_size;
-    char *mime_file;     /* or (large messages) the body file holding it; malloc'd */
+    uint8_t *mime;       /* the processed view (decrypted/unwrapped MIME), malloc'd, or NULL; */
+    size_t mime_size;    /* ... with mime_file, the start of it (the outer headers) */
+    char *mime_file;     /* (large messages) the body file holding (the rest of) it; malloc'd */
     char *from, *to, *cc, *subject, *message_id; /* malloc'd or NULL; protected headers win */
 } incoming_analysis_t;
 

@@ -230,24 +230,71 @@ body_path(pgpdesk_t *pd, const char *name)
     return path;
 }
 
-pgpdesk_status_t
-body_file_create(pgpdesk_t *pd, int *fd, char name[PD_BODY_NAME_SIZE])
+/* The body files' directory, made (0700) when missing. path: malloc'd; caller frees. */
+static pgpdesk_status_t
+body_dir(pgpdesk_t *pd, char **path)
+{
+    if (!(*path = body_path(pd, NULL)))
+        return pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    if (mkdir(*path, 0700) != 0 && errno != EEXIST) {
+        pgpdesk_status_t st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", *path,
+                                      strerror(errno));
+        free(*path);
+        *path = NULL;
+        return st;
+    }
+    return PGPDESK_STATUS_SUCCESS;
+}
+
+static void
+new_body_name(char name[PD_BODY_NAME_SIZE])
 {
     uint8_t raw[16];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(name, PD_BODY_NAME_SIZE, raw, sizeof raw);
     strcat(name, ".eml");
-    char *dir = body_path(pd, NULL), *path = body_path(pd, name);
-    pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
-    if (!dir || !path)
-        st = pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
-    else if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", dir, strerror(errno));
-    else if ((*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+}
+
+pgpdesk_status_t
+body_file_create(pgpdesk_t *pd, int *fd, char name[PD_BODY_NAME_SIZE])
+{
+    new_body_name(name);
+    char *dir = NULL, *path = body_path(pd, name);
+    pgpdesk_status_t st =
+        path ? body_dir(pd, &dir) : pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
+    if (!st && (*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
         st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", path, strerror(errno));
     free(dir);
     free(path);
     return st;
+}
+
+int
+body_file_unnamed(pgpdesk_t *pd)
+{
+    char *dir = NULL;
+    int fd = -1;
+    if (body_dir(pd, &dir) == PGPDESK_STATUS_SUCCESS)
+        fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    free(dir);
+    return fd >= 0 ? fd : pd_temp_file(pd);
+}
+
+bool
+body_file_link(pgpdesk_t *pd, int fd, char name[PD_BODY_NAME_SIZE])
+{
+    new_body_name(name);
+    char *path = body_path(pd, name), proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    bool ok = path && linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0;
+    if (ok && fdatasync(fd) != 0) {
+        unlink(path);
+        ok = false;
+    }
+    free(path);
+    if (!ok)
+        name[0] = '\0';
+    return ok;
 }
 
 pgpdesk_status_t
@@ -283,20 +330,24 @@ body_file_open(pgpdesk_t *pd, const char *name)
 }
 
 pgpdesk_status_t
-body_file_load(pgpdesk_t *pd, const char *name, uint8_t **data, size_t *size)
+body_file_load(pgpdesk_t *pd, const char *name, const uint8_t *head, size_t head_size,
+               uint8_t **data, size_t *size)
 {
     int fd = body_file_open(pd, name);
     if (fd < 0)
         return PGPDESK_STATUS_IO_ERROR;
     struct stat sb;
     pgpdesk_status_t st = PGPDESK_STATUS_SUCCESS;
+    size_t total = 0;
     if (fstat(fd, &sb) != 0)
         st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "%s: %s", name, strerror(errno));
-    else if (!(*data = malloc((size_t) sb.st_size + 1)))
+    else if (!(*data = malloc((total = head_size + (size_t) sb.st_size) + 1)))
         st = pd_fail(pd, PGPDESK_STATUS_OUT_OF_MEMORY, NULL);
-    size_t got = 0;
-    while (!st && got < (size_t) sb.st_size) {
-        ssize_t n = read(fd, *data + got, (size_t) sb.st_size - got);
+    else if (head_size)
+        memcpy(*data, head, head_size);
+    size_t got = head_size;
+    while (!st && got < total) {
+        ssize_t n = read(fd, *data + got, total - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {

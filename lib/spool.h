@@ -63,6 +63,15 @@ void pd_syncer_stop(pd_syncer_t *s);
  * reading and writing, the caller's until body_file_keep() or body_file_discard(). */
 pgpdesk_status_t body_file_create(pgpdesk_t *pd, int *fd, char name[PD_BODY_NAME_SIZE]);
 
+/* An unnamed file in "<database>.files/" (O_TMPFILE): gone when closed, unless
+ * body_file_link() names it first; where the file system cannot, a pd_temp_file() (which
+ * cannot be named). -1 with the handle's error set on failure. */
+int body_file_unnamed(pgpdesk_t *pd);
+
+/* Names the body_file_unnamed() fd as a new body file and makes it durable. false when it
+ * cannot (name is then ""); the file is left as it was. */
+bool body_file_link(pgpdesk_t *pd, int fd, char name[PD_BODY_NAME_SIZE]);
+
 /* Makes the written file durable and closes fd. */
 pgpdesk_status_t body_file_keep(pgpdesk_t *pd, int fd);
 
@@ -72,7 +81,9 @@ void body_file_discard(pgpdesk_t *pd, int fd, const char *name);
 /* The body file opened for reading; -1 with the handle's error set. */
 int body_file_open(pgpdesk_t *pd, const char *name);
 
-/* The whole file. data: malloc'd, NUL-terminated (not counted in size); caller frees. */
-pgpdesk_status_t body_file_load(pgpdesk_t *pd, const char *name, uint8_t **data, size_t *size);
+/* head (head_size bytes; none when 0) followed by the whole file. data: malloc'd,
+ * NUL-terminated (not counted in size); caller frees. */
+pgpdesk_status_t body_file_load(pgpdesk_t *pd, const char *name, const uint8_t *head,
+                                size_t head_size, uint8_t **data, size_t *size);
 
 #endif

@@ -15,7 +15,7 @@ bind_fields(sqlite3_stmt *stmt, int first, const store_article_fields_t *fields)
 {
     static const store_article_fields_t none = {0};
     const store_article_fields_t *f = fields ? fields : &none;
-    if (f->mime && !f->mime_file)
+    if (f->mime)
         sqlite3_bind_blob64(stmt, first, f->mime, f->mime_size, SQLITE_STATIC);
     else
         sqlite3_bind_null(stmt, first);

@@ -27,9 +27,9 @@ void store_key_record_clear(store_key_record_t *rec);
 
 /* What processing found out about an article. Strings may be NULL. */
 typedef struct store_article_fields {
-    const uint8_t *mime; /* the processed view, or NULL */
+    const uint8_t *mime; /* the processed view, or NULL; with mime_file: the start of it */
     size_t mime_size;
-    const char *mime_file; /* or the body file holding it (spool.h), or NULL */
+    const char *mime_file; /* the body file holding (the rest of) it (spool.h), or NULL */
     const char *from, *to, *cc, *subject, *message_id;
     const char *security_json;
     int64_t group_id; /* the group it is filed under; 0: none */

@@ -118,6 +118,12 @@ def test_large_sign_encrypt_read_by_gpg_and_opened_again(t):
     expect(attachment_of(view.outb) == data, "the processed view's attachment differs", view)
     expect(out.marker(name).encode() in inc.visible(view.outb),
            "the processed view lacks the text", view)
+    # The view is one message: the outer headers, the protected ones winning, then the payload
+    # (whose file is the decrypted payload itself, named rather than copied).
+    expect_eq(mail.ParsedEntity(view.outb).get("Subject"), out.subject_of(name),
+              "the processed view's Subject", view)
+    expect(len(body_files(db2)) == 2, "the raw message and the view should be the customer's "
+           "body files: %s" % body_files(db2), view)
     raw2 = t.ok("article", "show", str(a["id"]), "--raw", db=db2)
     expect(raw2.outb == raw, "the incoming article's raw message should be what arrived", raw2)
 
