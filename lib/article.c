@@ -234,7 +234,10 @@ pgpdesk_incoming_process_file(pgpdesk_t *pd, int fd, pgpdesk_article_t **out)
     int64_t id = 0;
     if ((st = body_file_create(pd, &body, name)))
         return st;
-    if (!pd_copy_file(fd, 0, size, body))
+    pd_syncer_t *syncer = pd_syncer_start(body); /* the disk flushes while the kernel copies */
+    bool copied = pd_copy_file(fd, 0, size, body);
+    pd_syncer_stop(syncer);
+    if (!copied)
         st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "The message could not be stored: %s.",
                      strerror(errno));
     else
