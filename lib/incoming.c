@@ -56,7 +56,6 @@ typedef struct analysis_ctx {
     bool large;                 /* streamed from a file (see the top of this file) */
     GMimeStream *view_stream;   /* large: the entity the article shows, instead of view; owned */
     GMimeStream *plaintext_stream; /* large: a decrypted payload too large for memory; owned */
-    pd_syncer_t *plaintext_syncer; /* ... flushing its file to disk meanwhile */
 } analysis_ctx_t;
 
 static const char *const sign_comments[][2] = {
@@ -695,8 +694,9 @@ process_encrypted_large(analysis_ctx_t *ctx, GMimeObject *entity)
      * known; it is never shown unless the integrity check passes, and unnamed it is gone once
      * closed. */
     int fd = body_file_unnamed(ctx->pd);
+    pd_syncer_t *syncer = NULL;
     if (fd >= 0 && g_mime_stream_length(part_stream(cipher_part)) > (gint64) PD_STREAM_THRESHOLD)
-        ctx->plaintext_syncer = pd_syncer_start(fd);
+        syncer = pd_syncer_start(fd);
     openpgp_decrypt_result_t result = {0};
     /* Armored text needs no transfer decoding: then librnp reads the file itself. */
     pd_file_range_t range;
@@ -707,13 +707,12 @@ process_encrypted_large(analysis_ctx_t *ctx, GMimeObject *entity)
     pgpdesk_status_t st = fd < 0 ? PGPDESK_STATUS_IO_ERROR
                                  : openpgp_decrypt_stream(ctx->ring, &reader,
                                                          ctx->pd->limits.decrypt_cap, fd, &result);
+    pd_syncer_stop(syncer);
     bool ok = record_decryption(ctx, st, &result) && !out_of_time(ctx);
     size_t size = result.size;
     openpgp_decrypt_result_clear(&result);
     g_object_unref(ciphertext);
     if (ok && size <= PD_STREAM_THRESHOLD) {
-        pd_syncer_stop(ctx->plaintext_syncer);
-        ctx->plaintext_syncer = NULL;
         if (load_plaintext(ctx, fd, size))
             open_plaintext(ctx);
     } else if (ok && (ctx->plaintext_stream = pd_file_stream(fd))) {
@@ -1203,34 +1202,30 @@ write_view(analysis_ctx_t *ctx, const message_source_t *src, const uint8_t *head
 
 /* A decrypted payload that is the whole entity the article shows, in an unnamed body file:
  * named, it becomes the view's file as it is, its head kept in out->mime, rather than 70 MB
- * copied (and flushed) once more. False when the file cannot be named. */
+ * copied (and flushed) once more. False when it cannot be. */
 static bool
 link_view(analysis_ctx_t *ctx, const uint8_t *header, size_t header_size,
           incoming_analysis_t *out)
 {
-    pd_syncer_stop(ctx->plaintext_syncer);
-    ctx->plaintext_syncer = NULL;
-    char name[PD_BODY_NAME_SIZE], boundary[VIEW_BOUNDARY_SIZE];
-    if (!body_file_link(ctx->pd, pd_file_stream_fd(ctx->plaintext_stream), name))
-        return false;
+    char name[PD_BODY_NAME_SIZE] = "", boundary[VIEW_BOUNDARY_SIZE];
     GByteArray *head = view_head(ctx, header, header_size, boundary);
-    out->mime = malloc(head->len + 1);
-    out->mime_file = strdup(name);
-    if (out->mime) {
-        memcpy(out->mime, head->data, head->len);
-        out->mime[head->len] = '\0';
+    uint8_t *mime = malloc(head->len + 1);
+    char *mime_file = NULL;
+    if (mime && body_file_link(ctx->pd, pd_file_stream_fd(ctx->plaintext_stream), name))
+        mime_file = strdup(name);
+    bool ok = mime_file != NULL;
+    if (ok) {
+        memcpy(mime, head->data, head->len);
+        mime[head->len] = '\0';
+        out->mime = mime;
         out->mime_size = head->len;
+        out->mime_file = mime_file;
+    } else {
+        body_file_discard(ctx->pd, -1, name);
+        free(mime);
     }
     g_byte_array_free(head, TRUE);
-    if (!out->mime || !out->mime_file) {
-        body_file_discard(ctx->pd, -1, name);
-        free(out->mime);
-        free(out->mime_file);
-        out->mime = NULL;
-        out->mime_file = NULL;
-        out->mime_size = 0;
-    }
-    return true;
+    return ok;
 }
 
 /* The processed view into out->mime, or for a large message into a body file named by
@@ -1396,7 +1391,6 @@ analyze_source(pgpdesk_t *pd, const message_source_t *src, incoming_analysis_t *
         g_object_unref(ctx.view_stream);
     if (ctx.plaintext_stream)
         g_object_unref(ctx.plaintext_stream);
-    pd_syncer_stop(ctx.plaintext_syncer);
     seal_free(ctx.plaintext, ctx.plaintext_size);
     for (size_t i = 0; i < ctx.file_count; i++) {
         free(ctx.files[i].name);

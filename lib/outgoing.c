@@ -1422,13 +1422,13 @@ write_copy_file(run_t *r, const GString *message, const fingerprint_t *fprs, siz
         pd_syncer_t *syncer = pd_syncer_start(fd); /* the disk flushes while librnp works */
         st = write_encrypted_file(r, fprs, count, fd);
         pd_syncer_stop(syncer);
-    }
-    else /* the head, then the signed entity or the draft's own body, then the tail if any */
+    } else { /* the head, then the signed entity or the draft's own body, then the tail if any */
         ok = pd_write_all(fd, message->str, message->len) &&
              (r->opts->sign ? pd_copy_file(r->entity_fd, 0, r->entity_size, fd)
                             : pd_copy_file(d->fd, d->header_size, d->file_size - d->header_size,
                                            fd)) &&
              (!r->tail || pd_write_all(fd, r->tail->str, r->tail->len));
+    }
     off_t size = !st && ok ? lseek(fd, 0, SEEK_END) : -1;
     if (!st && size < 0)
         st = pd_fail(pd, PGPDESK_STATUS_IO_ERROR, "A message file could not be written.");
