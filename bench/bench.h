@@ -145,6 +145,8 @@ int bench_w3_seal(const bench_args_t *args);
 int bench_w3_open(const bench_args_t *args);
 int bench_w3_floor_seal(const bench_args_t *args);
 int bench_w3_floor_open(const bench_args_t *args);
+int bench_w3_floor_seal_stream(const bench_args_t *args);
+int bench_w3_floor_open_stream(const bench_args_t *args);
 int bench_w4_keystore(const bench_args_t *args);
 
 #endif

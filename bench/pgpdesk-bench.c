@@ -29,6 +29,10 @@ static const workload_t workloads[] = {
     {"w3-open", bench_w3_open, "W3: open the sealed large message"},
     {"w3-floor-seal", bench_w3_floor_seal, "W3 floor: librnp encrypt+sign of the draft in memory"},
     {"w3-floor-open", bench_w3_floor_open, "W3 floor: librnp decrypt+verify in memory"},
+    {"w3-floor-seal-stream", bench_w3_floor_seal_stream,
+     "W3 floor: librnp encrypt+sign streaming, draft file to a file"},
+    {"w3-floor-open-stream", bench_w3_floor_open_stream,
+     "W3 floor: librnp decrypt+verify streaming, armored part of a file to a file"},
     {"w4", bench_w4_keystore, "W4: lookups and import with --keys-in-store keys"},
 };
 

@@ -314,3 +314,152 @@ bench_w3_floor_open(const bench_args_t *args)
     openpgp_keyring_destroy(f.ring);
     return 0;
 }
+
+/* ---------------------------------------------------------------- streaming floors */
+
+/* The same OpenPGP work through crypto.h's streaming calls, as pgpdesk drives them for a large
+ * message: librnp reads a byte range of a file and writes into a file (the page cache only: no
+ * fdatasync), with no MIME, lookup or storage around it. */
+
+typedef struct file_range {
+    int fd;
+    off_t start, end, pos;
+} file_range_t;
+
+static ptrdiff_t
+range_read(void *ctx, void *buf, size_t len)
+{
+    file_range_t *r = ctx;
+    if ((off_t) len > r->end - r->pos)
+        len = (size_t) (r->end - r->pos);
+    ssize_t n = len ? pread(r->fd, buf, len, r->pos) : 0;
+    if (n > 0)
+        r->pos += n;
+    return n < 0 ? -1 : (ptrdiff_t) n;
+}
+
+static bool
+range_rewind(void *ctx)
+{
+    file_range_t *r = ctx;
+    r->pos = r->start;
+    return true;
+}
+
+typedef struct floor_stream {
+    openpgp_keyring_t *ring;
+    const char *recipients[2];
+    const char *signer;
+    file_range_t in;
+    int out_fd; /* a temporary file, emptied before each operation */
+    size_t out_size;
+} floor_stream_t;
+
+static openpgp_reader_t
+floor_stream_start(floor_stream_t *f)
+{
+    range_rewind(&f->in);
+    if (ftruncate(f->out_fd, 0) != 0 || lseek(f->out_fd, 0, SEEK_SET) != 0)
+        f->in.end = f->in.start; /* nothing to read: the operation fails */
+    return (openpgp_reader_t){.read = range_read, .rewind = range_rewind, .ctx = &f->in};
+}
+
+static bool
+floor_seal_stream_op(void *ctx)
+{
+    floor_stream_t *f = ctx;
+    openpgp_reader_t in = floor_stream_start(f);
+    return openpgp_encrypt_stream(f->ring, f->recipients, 2, f->signer, &in, f->out_fd,
+                                  &f->out_size) == PGPDESK_STATUS_SUCCESS;
+}
+
+static bool
+floor_open_stream_op(void *ctx)
+{
+    floor_stream_t *f = ctx;
+    openpgp_reader_t in = floor_stream_start(f);
+    openpgp_decrypt_result_t res;
+    if (openpgp_decrypt_stream(f->ring, &in, 512u << 20, f->out_fd, &res))
+        return false;
+    bool ok = res.status == OPENPGP_DECRYPT_OK && res.verify.count == 1 &&
+              res.verify.signatures[0].status == OPENPGP_SIG_GOOD;
+    f->out_size = res.size;
+    openpgp_decrypt_result_clear(&res);
+    return ok;
+}
+
+/* Where needle first occurs in the file fd at or after from (-1: nowhere), read a MiB at a
+ * time so that the process's peak RSS stays the floor's own. */
+static off_t
+find_in_file(int fd, off_t from, const char *needle)
+{
+    size_t n = strlen(needle), chunk = 1 << 20;
+    char *buf = malloc(chunk + n);
+    off_t found = -1;
+    ssize_t got;
+    while (buf && found < 0 && (got = pread(fd, buf, chunk + n, from)) >= (ssize_t) n) {
+        char *hit = memmem(buf, (size_t) got, needle, n);
+        if (hit)
+            found = from + (hit - buf);
+        from += (off_t) chunk;
+    }
+    free(buf);
+    return found;
+}
+
+static void
+floor_stream_run(const bench_args_t *args, floor_stream_t *f, const char *variant,
+                 bool (*op)(void *))
+{
+    char *path = bench_path(args->work_dir, "w3-floor-stream.out");
+    if (!path || (f->out_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        bench_die(args, "cannot make the floor's output file");
+    unlink(path);
+    free(path);
+    long rss_before = bench_rss_kb();
+    bench_samples_t s;
+    if (!bench_run(args, op, f, &s))
+        bench_die(args, "%s failed", variant);
+    emit_w3(args, variant, &s, rss_before, (size_t) (f->in.end - f->in.start), f->out_size);
+    bench_samples_free(&s);
+    close(f->out_fd);
+    close(f->in.fd);
+    openpgp_keyring_destroy(f->ring);
+}
+
+/* librnp sealing the draft file into a file, as the helpdesk to the customer and itself. */
+int
+bench_w3_floor_seal_stream(const bench_args_t *args)
+{
+    char helpdesk[PGPDESK_FINGERPRINT_SIZE], customer[PGPDESK_FINGERPRINT_SIZE];
+    bench_fingerprint(args, BENCH_PARTY_HELPDESK, helpdesk);
+    bench_fingerprint(args, BENCH_PARTY_CUSTOMER, customer);
+    floor_stream_t f = {.ring = bench_floor_ring(args, false, BENCH_PARTY_HELPDESK),
+                        .recipients = {customer, helpdesk}, .signer = helpdesk};
+    char *path = w3_file(args, "draft");
+    size_t size = 0;
+    f.in.fd = open_or_die(args, path, &size);
+    free(path);
+    f.in.end = (off_t) size;
+    floor_stream_run(args, &f, "floor-seal-stream", floor_seal_stream_op);
+    return 0;
+}
+
+/* librnp opening the sealed message's armored part, read from its file, as the customer. */
+int
+bench_w3_floor_open_stream(const bench_args_t *args)
+{
+    floor_stream_t f = {.ring = bench_floor_ring(args, false, BENCH_PARTY_CUSTOMER)};
+    char *path = w3_file(args, "sealed");
+    size_t size = 0;
+    f.in.fd = open_or_die(args, path, &size);
+    free(path);
+    static const char end[] = "-----END PGP MESSAGE-----";
+    f.in.start = find_in_file(f.in.fd, 0, "-----BEGIN PGP MESSAGE-----");
+    f.in.end = f.in.start < 0 ? -1 : find_in_file(f.in.fd, f.in.start, end);
+    if (f.in.end < 0)
+        bench_die(args, "no armored message in the sealed W3 message");
+    f.in.end += (off_t) strlen(end);
+    floor_stream_run(args, &f, "floor-open-stream", floor_open_stream_op);
+    return 0;
+}
