@@ -114,6 +114,15 @@ def percentile(values, p):
     return s[rank - 1]
 
 
+def attachment_of(raw):
+    """The decoded bytes of the first part of a MIME message that names a file, or None."""
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    for part in msg.walk():
+        if part.get_filename():
+            return part.get_payload(decode=True)
+    return None
+
+
 def per_op(name, cmd_for, n, check_each=None):
     """Runs n processes (cmd_for(i) -> dict of timed() arguments); a result like
     pgpdesk-bench's. Throughput is 1/median: the processes run one after another."""
@@ -525,6 +534,18 @@ class Bench:
                                              "stdout_path": out}, 1)
                 r["mb_per_s"] = mb / (r["median_ms"] / 1000)
                 self.add(section, r, label=label, size_mb=mb)
+            # gpg must open pgpdesk's sealed message: a good signature by the helpdesk's key and
+            # the draft's attachment, byte for byte.
+            with open(draft, "rb") as f:
+                want = attachment_of(f.read())
+            if want is None or attachment_of(self.gpg_open(sealed, algo, "customer",
+                                                           "helpdesk")) != want:
+                raise Failure(f"W3 {mb} MB: the attachment gpg decrypted from pgpdesk's sealed "
+                              f"message differs from the draft's")
+            self.checks.append(f"W3 {mb} MB: pgpdesk's sealed message decrypted by gpg "
+                               f"{self.gpg_version_short}, good signature by the helpdesk key, "
+                               f"attachment equal to the draft's; pgpdesk reported decrypted and "
+                               f"good signature for every open")
             for path in (draft, sealed, armored, out):
                 if os.path.exists(path):
                     os.unlink(path)
