@@ -662,9 +662,12 @@ copy_header(GMimeHeaderList *to, GMimeHeaderList *from, const char *name)
     GMimeHeader *src = g_mime_header_list_get_header(from, name);
     if (!src)
         return;
-    g_mime_header_list_prepend(to, name, g_mime_header_get_value(src), "utf-8");
     const char *raw = g_mime_header_get_raw_value(src);
-    if (raw && !has_8bit(raw)) {
+    bool as_is = raw && !has_8bit(raw);
+    /* Given a value, GMime formats it (parsing addresses), which the raw bytes then replace. */
+    g_mime_header_list_prepend(to, name, as_is ? "" : g_mime_header_get_value(src),
+                               as_is ? NULL : "utf-8");
+    if (as_is) {
         char *line = raw_value_line("", raw);
         g_mime_header_set_raw_value(g_mime_header_list_get_header_at(to, 0), line);
         g_free(line);
