@@ -11,6 +11,7 @@
  * database. The floors do the same OpenPGP work on the same bytes through crypto.h. */
 #include "bench.h"
 #include "crypto.h"
+#include "spool.h"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -239,6 +240,28 @@ typedef struct floor_w3 {
     size_t out_size;
 } floor_w3_t;
 
+/* A floor's open succeeded: decrypted, with one good signature. Clears res; size: the
+ * plaintext's. */
+static bool
+opened_good(openpgp_decrypt_result_t *res, size_t *size)
+{
+    bool ok = res->status == OPENPGP_DECRYPT_OK && res->verify.count == 1 &&
+              res->verify.signatures[0].status == OPENPGP_SIG_GOOD;
+    *size = res->size;
+    openpgp_decrypt_result_clear(res);
+    return ok;
+}
+
+/* The helpdesk's keyring for sealing, and the two fingerprints a copy is encrypted to. */
+static openpgp_keyring_t *
+sealing_ring(const bench_args_t *args, char helpdesk[PGPDESK_FINGERPRINT_SIZE],
+             char customer[PGPDESK_FINGERPRINT_SIZE])
+{
+    bench_fingerprint(args, BENCH_PARTY_HELPDESK, helpdesk);
+    bench_fingerprint(args, BENCH_PARTY_CUSTOMER, customer);
+    return bench_floor_ring(args, false, BENCH_PARTY_HELPDESK);
+}
+
 static bool
 floor_seal_op(void *ctx)
 {
@@ -256,13 +279,8 @@ floor_open_op(void *ctx)
 {
     floor_w3_t *f = ctx;
     openpgp_decrypt_result_t res;
-    if (openpgp_decrypt(f->ring, f->data, f->size, 512u << 20, &res))
-        return false;
-    bool ok = res.status == OPENPGP_DECRYPT_OK && res.verify.count == 1 &&
-              res.verify.signatures[0].status == OPENPGP_SIG_GOOD;
-    f->out_size = res.size;
-    openpgp_decrypt_result_clear(&res);
-    return ok;
+    return openpgp_decrypt(f->ring, f->data, f->size, 512u << 20, &res) == PGPDESK_STATUS_SUCCESS &&
+           opened_good(&res, &f->out_size);
 }
 
 /* librnp encrypting the draft's bytes in memory (about the size of the payload pgpdesk
@@ -271,9 +289,7 @@ int
 bench_w3_floor_seal(const bench_args_t *args)
 {
     char helpdesk[PGPDESK_FINGERPRINT_SIZE], customer[PGPDESK_FINGERPRINT_SIZE];
-    bench_fingerprint(args, BENCH_PARTY_HELPDESK, helpdesk);
-    bench_fingerprint(args, BENCH_PARTY_CUSTOMER, customer);
-    floor_w3_t f = {.ring = bench_floor_ring(args, false, BENCH_PARTY_HELPDESK),
+    floor_w3_t f = {.ring = sealing_ring(args, helpdesk, customer),
                     .recipients = {customer, helpdesk}, .signer = helpdesk};
     char *path = w3_file(args, "draft");
     size_t size = 0;
@@ -321,36 +337,13 @@ bench_w3_floor_open(const bench_args_t *args)
  * message: librnp reads a byte range of a file and writes into a file (the page cache only: no
  * fdatasync), with no MIME, lookup or storage around it. */
 
-typedef struct file_range {
-    int fd;
-    off_t start, end, pos;
-} file_range_t;
-
-static ptrdiff_t
-range_read(void *ctx, void *buf, size_t len)
-{
-    file_range_t *r = ctx;
-    if ((off_t) len > r->end - r->pos)
-        len = (size_t) (r->end - r->pos);
-    ssize_t n = len ? pread(r->fd, buf, len, r->pos) : 0;
-    if (n > 0)
-        r->pos += n;
-    return n < 0 ? -1 : (ptrdiff_t) n;
-}
-
-static bool
-range_rewind(void *ctx)
-{
-    file_range_t *r = ctx;
-    r->pos = r->start;
-    return true;
-}
-
 typedef struct floor_stream {
     openpgp_keyring_t *ring;
     const char *recipients[2];
     const char *signer;
-    file_range_t in;
+    int in_fd;
+    uint64_t start, end; /* the bytes of in_fd librnp reads */
+    pd_file_range_t range;
     int out_fd; /* a temporary file, emptied before each operation */
     size_t out_size;
 } floor_stream_t;
@@ -358,10 +351,9 @@ typedef struct floor_stream {
 static openpgp_reader_t
 floor_stream_start(floor_stream_t *f)
 {
-    range_rewind(&f->in);
-    if (ftruncate(f->out_fd, 0) != 0 || lseek(f->out_fd, 0, SEEK_SET) != 0)
-        f->in.end = f->in.start; /* nothing to read: the operation fails */
-    return (openpgp_reader_t){.read = range_read, .rewind = range_rewind, .ctx = &f->in};
+    bool emptied = ftruncate(f->out_fd, 0) == 0 && lseek(f->out_fd, 0, SEEK_SET) == 0;
+    /* Not emptied: nothing to read, and the operation fails. */
+    return pd_file_range_open(&f->range, f->in_fd, f->start, emptied ? f->end : f->start);
 }
 
 static bool
@@ -379,13 +371,9 @@ floor_open_stream_op(void *ctx)
     floor_stream_t *f = ctx;
     openpgp_reader_t in = floor_stream_start(f);
     openpgp_decrypt_result_t res;
-    if (openpgp_decrypt_stream(f->ring, &in, 512u << 20, f->out_fd, &res))
-        return false;
-    bool ok = res.status == OPENPGP_DECRYPT_OK && res.verify.count == 1 &&
-              res.verify.signatures[0].status == OPENPGP_SIG_GOOD;
-    f->out_size = res.size;
-    openpgp_decrypt_result_clear(&res);
-    return ok;
+    return openpgp_decrypt_stream(f->ring, &in, 512u << 20, f->out_fd, &res) ==
+               PGPDESK_STATUS_SUCCESS &&
+           opened_good(&res, &f->out_size);
 }
 
 /* Where needle first occurs in the file fd at or after from (-1: nowhere), read a MiB at a
@@ -420,10 +408,10 @@ floor_stream_run(const bench_args_t *args, floor_stream_t *f, const char *varian
     bench_samples_t s;
     if (!bench_run(args, op, f, &s))
         bench_die(args, "%s failed", variant);
-    emit_w3(args, variant, &s, rss_before, (size_t) (f->in.end - f->in.start), f->out_size);
+    emit_w3(args, variant, &s, rss_before, (size_t) (f->end - f->start), f->out_size);
     bench_samples_free(&s);
     close(f->out_fd);
-    close(f->in.fd);
+    close(f->in_fd);
     openpgp_keyring_destroy(f->ring);
 }
 
@@ -432,15 +420,13 @@ int
 bench_w3_floor_seal_stream(const bench_args_t *args)
 {
     char helpdesk[PGPDESK_FINGERPRINT_SIZE], customer[PGPDESK_FINGERPRINT_SIZE];
-    bench_fingerprint(args, BENCH_PARTY_HELPDESK, helpdesk);
-    bench_fingerprint(args, BENCH_PARTY_CUSTOMER, customer);
-    floor_stream_t f = {.ring = bench_floor_ring(args, false, BENCH_PARTY_HELPDESK),
+    floor_stream_t f = {.ring = sealing_ring(args, helpdesk, customer),
                         .recipients = {customer, helpdesk}, .signer = helpdesk};
     char *path = w3_file(args, "draft");
     size_t size = 0;
-    f.in.fd = open_or_die(args, path, &size);
+    f.in_fd = open_or_die(args, path, &size);
     free(path);
-    f.in.end = (off_t) size;
+    f.end = size;
     floor_stream_run(args, &f, "floor-seal-stream", floor_seal_stream_op);
     return 0;
 }
@@ -452,14 +438,15 @@ bench_w3_floor_open_stream(const bench_args_t *args)
     floor_stream_t f = {.ring = bench_floor_ring(args, false, BENCH_PARTY_CUSTOMER)};
     char *path = w3_file(args, "sealed");
     size_t size = 0;
-    f.in.fd = open_or_die(args, path, &size);
+    f.in_fd = open_or_die(args, path, &size);
     free(path);
     static const char end[] = "-----END PGP MESSAGE-----";
-    f.in.start = find_in_file(f.in.fd, 0, "-----BEGIN PGP MESSAGE-----");
-    f.in.end = f.in.start < 0 ? -1 : find_in_file(f.in.fd, f.in.start, end);
-    if (f.in.end < 0)
+    off_t begin = find_in_file(f.in_fd, 0, "-----BEGIN PGP MESSAGE-----");
+    off_t last = begin < 0 ? -1 : find_in_file(f.in_fd, begin, end);
+    if (last < 0)
         bench_die(args, "no armored message in the sealed W3 message");
-    f.in.end += (off_t) strlen(end);
+    f.start = (uint64_t) begin;
+    f.end = (uint64_t) last + strlen(end);
     floor_stream_run(args, &f, "floor-open-stream", floor_open_stream_op);
     return 0;
 }

@@ -94,17 +94,21 @@ range_rewind(void *ctx)
     return true;
 }
 
+openpgp_reader_t
+pd_file_range_open(pd_file_range_t *range, int fd, uint64_t start, uint64_t end)
+{
+    *range = (pd_file_range_t){.fd = fd, .start = start, .end = end, .pos = start};
+    return (openpgp_reader_t){.read = range_read, .rewind = range_rewind, .ctx = range};
+}
+
 bool
 pd_file_range_reader(GMimeStream *stream, pd_file_range_t *range, openpgp_reader_t *out)
 {
     int fd = pd_file_stream_fd(stream);
     if (fd < 0 || stream->bound_end < stream->bound_start)
         return false;
-    *range = (pd_file_range_t){.fd = fd,
-                               .start = (uint64_t) stream->bound_start,
-                               .end = (uint64_t) stream->bound_end,
-                               .pos = (uint64_t) stream->bound_start};
-    *out = (openpgp_reader_t){.read = range_read, .rewind = range_rewind, .ctx = range};
+    *out = pd_file_range_open(range, fd, (uint64_t) stream->bound_start,
+                              (uint64_t) stream->bound_end);
     return true;
 }
 
@@ -136,7 +140,8 @@ pd_stream_copy(GMimeStream *from, GMimeStream *to)
     int in = pd_file_stream_fd(from);
     if (in >= 0 && GMIME_IS_STREAM_FS(to) && g_mime_stream_flush(to) == 0) {
         /* Both are files: the kernel copies, and to's position follows the descriptor's. */
-        gint64 end = from->bound_end >= 0 ? from->bound_end : g_mime_stream_length(from) + from->bound_start;
+        gint64 end = from->bound_end >= 0 ? from->bound_end
+                                          : g_mime_stream_length(from) + from->bound_start;
         bool ok = end >= from->bound_start &&
                   pd_copy_file(in, (uint64_t) from->bound_start,
                                (uint64_t) (end - from->bound_start), GMIME_STREAM_FS(to)->fd);

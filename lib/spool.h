@@ -26,6 +26,11 @@ typedef struct pd_file_range {
     uint64_t start, end, pos;
 } pd_file_range_t;
 
+/* A reader over the bytes start..end of the file fd (not closed). range: filled in; must
+ * outlive the reader. */
+openpgp_reader_t pd_file_range_open(pd_file_range_t *range, int fd, uint64_t start,
+                                    uint64_t end);
+
 /* A reader over the bytes of stream, when they are a range of a file (a pd_file_stream() or
  * a substream of one); false when they are not. range: filled in; must outlive the reader. */
 bool pd_file_range_reader(GMimeStream *stream, pd_file_range_t *range, openpgp_reader_t *out);
