@@ -34,22 +34,28 @@ w3_file(const bench_args_t *args, const char *what)
     return path;
 }
 
+/* The whole W3 file `what` (its w3_file name), or the bench dies. data: caller frees. */
 static uint8_t *
-read_or_die(const bench_args_t *args, const char *path, size_t *size)
+read_or_die(const bench_args_t *args, const char *what, size_t *size)
 {
+    char *path = w3_file(args, what);
     uint8_t *data = bench_read_file(path, size);
     if (!data)
         bench_die(args, "cannot read %s", path);
+    free(path);
     return data;
 }
 
+/* The W3 file `what` opened for reading, and its size, or the bench dies. */
 static int
-open_or_die(const bench_args_t *args, const char *path, size_t *size)
+open_or_die(const bench_args_t *args, const char *what, size_t *size)
 {
+    char *path = w3_file(args, what);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0)
         bench_die(args, "cannot open %s", path);
+    free(path);
     *size = (size_t) sb.st_size;
     return fd;
 }
@@ -152,9 +158,7 @@ int
 bench_w3_seal(const bench_args_t *args)
 {
     seal_t w = {.pd = bench_open_party_db(args, "w3-helpdesk", BENCH_PARTY_HELPDESK)};
-    char *path = w3_file(args, "draft");
-    w.fd = open_or_die(args, path, &w.size);
-    free(path);
+    w.fd = open_or_die(args, "draft", &w.size);
     /* Says whether the default limits let this draft through at all. */
     pgpdesk_outgoing_result_t *res = NULL;
     static const pgpdesk_outgoing_options_t opts = {.sign = true, .encrypt = true};
@@ -166,7 +170,7 @@ bench_w3_seal(const bench_args_t *args)
     bench_samples_t s;
     if (!bench_run(args, seal_op, &w, &s))
         bench_die(args, "sealing failed");
-    path = w3_file(args, "sealed");
+    char *path = w3_file(args, "sealed");
     if (!write_copy(&w.last->copies[0], path))
         bench_die(args, "cannot write %s", path);
     free(path);
@@ -215,9 +219,7 @@ bench_w3_open(const bench_args_t *args)
 {
     open_t w = {.pd = bench_open_party_db(args, "w3-customer", BENCH_PARTY_CUSTOMER)};
     raise_limits(w.pd);
-    char *path = w3_file(args, "sealed");
-    w.fd = open_or_die(args, path, &w.size);
-    free(path);
+    w.fd = open_or_die(args, "sealed", &w.size);
     long rss_before = bench_rss_kb();
     bench_samples_t s;
     if (!bench_run(args, open_op, &w, &s))
@@ -291,10 +293,8 @@ bench_w3_floor_seal(const bench_args_t *args)
     char helpdesk[PGPDESK_FINGERPRINT_SIZE], customer[PGPDESK_FINGERPRINT_SIZE];
     floor_w3_t f = {.ring = sealing_ring(args, helpdesk, customer),
                     .recipients = {customer, helpdesk}, .signer = helpdesk};
-    char *path = w3_file(args, "draft");
     size_t size = 0;
-    uint8_t *draft = read_or_die(args, path, &size);
-    free(path);
+    uint8_t *draft = read_or_die(args, "draft", &size);
     f.data = draft;
     f.size = size;
     long rss_before = bench_rss_kb();
@@ -313,10 +313,8 @@ int
 bench_w3_floor_open(const bench_args_t *args)
 {
     floor_w3_t f = {.ring = bench_floor_ring(args, false, BENCH_PARTY_CUSTOMER)};
-    char *path = w3_file(args, "sealed");
     size_t size = 0;
-    uint8_t *msg = read_or_die(args, path, &size);
-    free(path);
+    uint8_t *msg = read_or_die(args, "sealed", &size);
     f.data = bench_armored_part(msg, size, &f.size);
     if (!f.data)
         bench_die(args, "no armored message in the sealed W3 message");
@@ -422,10 +420,8 @@ bench_w3_floor_seal_stream(const bench_args_t *args)
     char helpdesk[PGPDESK_FINGERPRINT_SIZE], customer[PGPDESK_FINGERPRINT_SIZE];
     floor_stream_t f = {.ring = sealing_ring(args, helpdesk, customer),
                         .recipients = {customer, helpdesk}, .signer = helpdesk};
-    char *path = w3_file(args, "draft");
     size_t size = 0;
-    f.in_fd = open_or_die(args, path, &size);
-    free(path);
+    f.in_fd = open_or_die(args, "draft", &size);
     f.end = size;
     floor_stream_run(args, &f, "floor-seal-stream", floor_seal_stream_op);
     return 0;
@@ -436,10 +432,8 @@ int
 bench_w3_floor_open_stream(const bench_args_t *args)
 {
     floor_stream_t f = {.ring = bench_floor_ring(args, false, BENCH_PARTY_CUSTOMER)};
-    char *path = w3_file(args, "sealed");
     size_t size = 0;
-    f.in_fd = open_or_die(args, path, &size);
-    free(path);
+    f.in_fd = open_or_die(args, "sealed", &size);
     static const char end[] = "-----END PGP MESSAGE-----";
     off_t begin = find_in_file(f.in_fd, 0, "-----BEGIN PGP MESSAGE-----");
     off_t last = begin < 0 ? -1 : find_in_file(f.in_fd, begin, end);
